@@ -1,0 +1,12 @@
+"""Skeleton action recognizers.
+
+``create(name, layout, num_classes, **options)`` builds one, ``names()`` lists them and
+``load_checkpoint(path) -> (model, metadata)`` loads one. Every recognizer maps motions
+``(N, T, V, 3)`` in metres to logits ``(N, C)``.
+"""
+
+from . import mlp  # noqa: F401  (registers "mlp")
+from ._registry import create, names, register
+from .checkpoint import CheckpointMeta, load_checkpoint, save_checkpoint
+
+__all__ = ["CheckpointMeta", "create", "load_checkpoint", "names", "register", "save_checkpoint"]

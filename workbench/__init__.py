@@ -1,0 +1,1 @@
+"""The SMART Workbench application: main window, worker thread, CLI entry points."""
