@@ -1,0 +1,219 @@
+"""The base of every attack: input checks, model mode and device, the step loop, the result.
+
+A subclass writes only :meth:`Attack.steps`, a generator yielding a :class:`StepReport` per
+iteration; :meth:`Attack.run` iterates it, calls the callback and builds the
+:class:`AttackResult`. The GUI worker and the CLI both use ``steps()`` or ``run()``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import LayoutMismatchError
+from ..skeleton import Layout, resolve
+
+
+@dataclass
+class StepReport:
+    """One iteration, as numpy copies (safe to send to another thread).
+
+    ``losses`` maps a term name ('total', 'Lc', 'Lp', 'l_dyn', 'l_dyn_0' … 'l_dyn_4', 'l_bl') to
+    ``(N,)`` values, NaN for motions that already stopped. ``probabilities`` is ``(N, C)`` (the last
+    known values for stopped motions); ``adversarial`` is the current ``(N, T, V, 3)`` iterate when
+    the steps were asked ``with_motion=True``, else None.
+    """
+
+    iteration: int
+    total_iterations: int
+    losses: dict[str, np.ndarray]
+    probabilities: np.ndarray
+    success: np.ndarray
+    active: np.ndarray
+    adversarial: np.ndarray | None = None
+
+
+@dataclass
+class AttackResult:
+    """What an attack found, on the CPU.
+
+    adversarial, original: ``(N, T, V, 3)`` float32 tensors (metres).
+    labels, targets: the clean labels and the SA targets (``-1`` where not SA).
+    success: ``(N,)`` bool; iterations: ``(N,)`` Adam steps taken; flip_iteration: ``(N,)`` first
+    iteration at which the goal held (−1: never); probabilities: ``(N, C)`` at the end;
+    predicted: ``(N,)`` top-1 label at the end; saturated: ``(N,)`` bool, the classification loss
+    had (almost) no gradient on this motion for most of its iterations (see ``warnings``);
+    history: term name → ``(I+1, N)`` float64 array per iteration, NaN after a motion stopped;
+    cancelled: the run was stopped through the callback.
+    """
+
+    adversarial: torch.Tensor
+    original: torch.Tensor
+    labels: torch.Tensor
+    targets: torch.Tensor
+    success: torch.Tensor
+    iterations: torch.Tensor
+    flip_iteration: torch.Tensor
+    probabilities: torch.Tensor
+    predicted: torch.Tensor
+    saturated: torch.Tensor
+    history: dict[str, np.ndarray]
+    config: Any
+    cancelled: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def success_rate(self) -> float:
+        n = self.success.numel()
+        return float(self.success.float().mean()) if n else float("nan")
+
+    def __len__(self) -> int:
+        return self.adversarial.shape[0]
+
+
+def _as_motion_tensor(motions: Any, lay: Layout) -> torch.Tensor:
+    if isinstance(motions, np.ndarray):
+        motions = torch.from_numpy(np.ascontiguousarray(motions))
+    if not isinstance(motions, torch.Tensor):
+        raise ValueError(f"motions must be a torch.Tensor or numpy array, got {type(motions).__name__}")
+    if motions.ndim != 4:
+        raise ValueError(f"motions must have shape (N, T, V, 3), got {tuple(motions.shape)}")
+    if motions.shape[0] == 0:
+        raise ValueError("motions is an empty batch (N = 0)")
+    if motions.shape[1] < 1:
+        raise ValueError(f"motions has no frames: shape {tuple(motions.shape)}")
+    lay.check_motion_shape(tuple(motions.shape), "motions")
+    if not motions.is_floating_point():
+        raise ValueError(f"motions must be floating point, got {motions.dtype}")
+    bad = ~torch.isfinite(motions)
+    if bad.any():
+        n, t, v, _ = (int(i) for i in bad.nonzero()[0])
+        raise ValueError(
+            f"motions contain NaN or inf ({int(bad.sum())} values; first at motion {n}, frame {t}, joint {v})"
+        )
+    return motions.detach().to(torch.float32)
+
+
+def _as_index_tensor(values: Any, n: int, what: str) -> torch.Tensor:
+    if isinstance(values, int | np.integer) and not isinstance(values, bool):
+        values = [int(values)] * n
+    t = torch.as_tensor(np.asarray(values))
+    if t.ndim != 1 or t.shape[0] != n:
+        raise ValueError(f"{what} must have shape ({n},), got {tuple(t.shape)}")
+    if t.is_floating_point() or t.dtype == torch.bool:
+        raise ValueError(f"{what} must be integers, got {t.dtype}")
+    return t.long()
+
+
+def resolve_device(requested: str | None, model: nn.Module) -> torch.device:
+    """The device to run on: the model's own when ``requested`` is None, CUDA when 'auto' finds it."""
+    if requested is None:
+        p = next(iter(model.parameters()), None)
+        if p is None:
+            p = next(iter(model.buffers()), None)
+        return p.device if p is not None else torch.device("cpu")
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(requested)
+    except RuntimeError as exc:
+        raise ValueError(f"unknown device {requested!r}: {exc}") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {requested!r} was asked for but CUDA is not available on this machine")
+    return dev
+
+
+class Attack:
+    """Base class: owns checking the inputs, the model's mode and device, and the result.
+
+    Subclasses implement :meth:`steps`, yielding a :class:`StepReport` per evaluated iterate and
+    filling ``self._state`` (adversarial, success, iterations, …) as they go.
+    """
+
+    def __init__(self, model: nn.Module, layout: Layout | str, config: Any) -> None:
+        if not isinstance(model, nn.Module):
+            raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        self.model = model
+        self.layout = resolve(layout)
+        self.config = config
+        model_layout = getattr(model, "layout", None)
+        if isinstance(model_layout, Layout) and model_layout.name != self.layout.name:
+            raise LayoutMismatchError(
+                f"the model was built for layout {model_layout.name!r} ({model_layout.num_joints} joints), "
+                f"the motions are in {self.layout.name!r} ({self.layout.num_joints} joints)"
+            )
+
+    # -- input handling ---------------------------------------------------------------------------
+    def prepare(self, motions: Any, labels: Any, targets: Any = None) -> None:
+        q = _as_motion_tensor(motions, self.layout)
+        n = q.shape[0]
+        y = _as_index_tensor(labels, n, "labels")
+        self.device = resolve_device(getattr(self.config, "device", None), self.model)
+        self.q = q.to(self.device)
+        self.labels = y.to(self.device)
+        self.targets_in = None if targets is None else _as_index_tensor(targets, n, "targets")
+
+    def check_classes(self, logits: torch.Tensor) -> None:
+        n = self.q.shape[0]
+        if logits.ndim != 2 or logits.shape[0] != n:
+            raise ValueError(f"the model must return logits (N, C) = ({n}, C), got {tuple(logits.shape)}")
+        c = logits.shape[1]
+        bad = (self.labels < 0) | (self.labels >= c)
+        if bad.any():
+            i = int(bad.nonzero()[0])
+            raise ValueError(f"labels out of range: motion {i} has label {int(self.labels[i])}, the model has "
+                             f"{c} classes (0…{c - 1})")
+        if not torch.isfinite(logits).all():
+            raise ValueError("the model returned NaN or inf logits on the clean motions")
+
+    @contextlib.contextmanager
+    def model_mode(self):
+        """Eval mode and frozen weights on the attack's device; restored afterwards, whatever happens."""
+        model = self.model
+        was_training = model.training
+        flags = [(p, p.requires_grad) for p in model.parameters()]
+        p0 = next(iter(model.parameters()), None)
+        old_device = p0.device if p0 is not None else None
+        try:
+            model.eval()
+            for p, _ in flags:
+                p.requires_grad_(False)
+            if old_device is not None and old_device != self.device:
+                model.to(self.device)
+            yield model
+        finally:
+            if old_device is not None and old_device != self.device:
+                model.to(old_device)
+            for p, flag in flags:
+                p.requires_grad_(flag)
+            model.train(was_training)
+
+    # -- the loop ---------------------------------------------------------------------------------
+    def steps(self, motions: Any, labels: Any, targets: Any = None, with_motion: bool = False
+              ) -> Iterator[StepReport]:
+        raise NotImplementedError
+
+    def result(self) -> AttackResult:
+        raise NotImplementedError
+
+    def run(self, motions: Any, labels: Any, targets: Any = None,
+            callback: Callable[[StepReport], Any] | None = None, with_motion: bool = False) -> AttackResult:
+        """Iterate :meth:`steps`; a callback returning a true value cancels within one iteration."""
+        cancelled = False
+        gen = self.steps(motions, labels, targets, with_motion=with_motion)
+        try:
+            for report in gen:
+                if callback is not None and callback(report):
+                    cancelled = True
+                    break
+        finally:
+            gen.close()
+        res = self.result()
+        res.cancelled = cancelled
+        return res

@@ -1,0 +1,143 @@
+"""An IAA-style baseline (paper §4.7): iterative sign-gradient steps on the classification loss
+with an L∞ clip of the perturbation, no perceptual term (as in BIM / Fawaz et al.'s IAA).
+
+q̂_{k+1} = clip_{[q−ε, q+ε]}(q̂_k − η·sign(∂Lc/∂q̂_k)), q̂₀ = q, with the same Lc and success tests as
+SMART for each strategy. ε and η are in metres. The paper tunes ε until IAA's success rate matches
+SMART's and then compares perceptually; ``engine.metrics`` gives the numbers to do the same.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..skeleton import Layout
+from . import losses as L
+from .base import Attack, AttackResult, StepReport
+from .config import CLASSIFICATION_LOSSES, STRATEGIES
+
+
+@dataclass(frozen=True)
+class IAAConfig:
+    strategy: str = "ab"
+    top_n: int = 3
+    targets: int | tuple[int, ...] | None = None
+    epsilon: float = 0.02
+    step: float = 0.002
+    iterations: int = 300
+    stop_on_success: bool = True
+    classification_loss: str = "ce"
+    device: str | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"strategy must be one of {STRATEGIES}, got {self.strategy!r}")
+        if self.classification_loss not in CLASSIFICATION_LOSSES:
+            raise ValueError(f"classification_loss must be one of {CLASSIFICATION_LOSSES}, "
+                             f"got {self.classification_loss!r}")
+        for name in ("epsilon", "step"):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and v > 0):
+                raise ValueError(f"{name} must be > 0 (metres), got {v!r}")
+        if not isinstance(self.iterations, int) or self.iterations < 0:
+            raise ValueError(f"iterations must be an int >= 0, got {self.iterations!r}")
+        if not isinstance(self.top_n, int) or self.top_n < 1:
+            raise ValueError(f"top_n must be an int >= 1, got {self.top_n!r}")
+
+
+class IAAAttack(Attack):
+    def __init__(self, model: nn.Module, layout: Layout | str, config: IAAConfig | None = None) -> None:
+        super().__init__(model, layout, config or IAAConfig())
+        self._out: dict[str, Any] | None = None
+
+    def steps(self, motions: Any, labels: Any, targets: Any = None, with_motion: bool = False
+              ) -> Iterator[StepReport]:
+        cfg = self.config
+        self.prepare(motions, labels, targets)
+        torch.manual_seed(cfg.seed)
+        q_all, y_all = self.q, self.labels
+        n = q_all.shape[0]
+        with self.model_mode() as model:
+            with torch.no_grad():
+                logits0 = model(q_all)
+            self.check_classes(logits0)
+            c = logits0.shape[1]
+            t_all = torch.full((n,), -1, dtype=torch.long, device=self.device)
+            if cfg.strategy == "sa":
+                t = self.targets_in if self.targets_in is not None else cfg.targets
+                if t is None:
+                    raise ValueError("the specified attack ('sa') needs targets")
+                t_all = torch.as_tensor(t if not isinstance(t, int) else [t] * n).long().to(self.device)
+                if ((t_all < 0) | (t_all >= c)).any() or (t_all == y_all).any():
+                    raise ValueError("SA targets must be valid classes different from the clean labels")
+            iters = cfg.iterations
+            out = {"adv": q_all.clone(), "prob": torch.softmax(logits0, 1),
+                   "success": torch.zeros(n, dtype=torch.bool, device=self.device),
+                   "iterations": torch.zeros(n, dtype=torch.long), "flip": torch.full((n,), -1),
+                   "history": {"total": np.full((iters + 1, n), np.nan), "Lc": np.full((iters + 1, n), np.nan)},
+                   "targets": t_all, "q": q_all, "labels": y_all, "last_it": 0}
+            self._out = out
+            idx = torch.arange(n, device=self.device)
+            adv = q_all.clone()
+            for it in range(iters + 1):
+                q, y = q_all[idx], y_all[idx]
+                t_arg = t_all[idx] if cfg.strategy == "sa" else None
+                x = adv.requires_grad_(True)
+                logits = model(x)
+                lc = L.classification_loss(logits, y, cfg.strategy, targets=t_arg, top_n=cfg.top_n,
+                                           kind=cfg.classification_loss)
+                with torch.no_grad():
+                    goal = L.goal_reached(logits, y, cfg.strategy, targets=t_arg, top_n=cfg.top_n)
+                    ic = idx.cpu()
+                    out["history"]["Lc"][it, ic.numpy()] = lc.detach().cpu().numpy()
+                    out["history"]["total"][it, ic.numpy()] = lc.detach().cpu().numpy()
+                    out["adv"][idx] = x.detach()
+                    out["prob"][idx] = torch.softmax(logits, 1)
+                    out["success"][idx] = goal
+                    g = goal.cpu()
+                    out["flip"][ic[g & (out["flip"][ic] < 0)]] = it
+                    out["iterations"][ic] = it
+                    out["last_it"] = it
+                active = np.zeros(n, bool)
+                active[ic.numpy()] = True
+                yield StepReport(it, iters, {k: v[it].copy() for k, v in out["history"].items()},
+                                 out["prob"].cpu().numpy().copy(), out["success"].cpu().numpy().copy(),
+                                 active, out["adv"].cpu().numpy().copy() if with_motion else None)
+                if it == iters:
+                    break
+                (grad,) = torch.autograd.grad(lc.sum(), x)
+                keep = ~goal if cfg.stop_on_success else torch.ones_like(goal)
+                if not bool(keep.any()):
+                    break
+                with torch.no_grad():
+                    stepped = x - cfg.step * grad.sign()
+                    stepped = torch.max(torch.min(stepped, q + cfg.epsilon), q - cfg.epsilon)
+                adv = stepped[keep].detach()
+                idx = idx[keep]
+
+    def result(self) -> AttackResult:
+        out = self._out
+        if out is None:
+            raise RuntimeError("the attack has not run")
+        prob = out["prob"].cpu()
+        return AttackResult(
+            adversarial=out["adv"].cpu(), original=out["q"].cpu(), labels=out["labels"].cpu(),
+            targets=out["targets"].cpu(), success=out["success"].cpu(), iterations=out["iterations"],
+            flip_iteration=out["flip"], probabilities=prob, predicted=prob.argmax(1),
+            saturated=torch.zeros(prob.shape[0], dtype=torch.bool),
+            history={k: v[: out["last_it"] + 1].copy() for k, v in out["history"].items()},
+            config=self.config,
+        )
+
+
+def iaa_attack(model: nn.Module, motions: Any, labels: Any, layout: Layout | str,
+               config: IAAConfig | None = None, callback=None, targets: Any = None) -> AttackResult:
+    """Run the IAA-style baseline; same calling convention as :func:`engine.attack.attack`."""
+    return IAAAttack(model, layout, config).run(motions, labels, targets, callback=callback)

@@ -1,0 +1,348 @@
+"""The SMART attack: loss terms against hand computations, the gradient of Eq. 2, batching,
+cancellation, determinism, saturation and bad input. Tiny models; no real data needed."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from engine import models, skeleton
+from engine.attack import AttackConfig, IAAConfig, SmartAttack, attack, iaa_attack, losses, smart_objective
+
+NTU = skeleton.layout("ntu25")
+HDM = skeleton.layout("hdm05_25")
+
+
+def _motions(n=4, t=12, lay=NTU, seed=0, dtype=torch.float32):
+    g = torch.Generator().manual_seed(seed)
+    base = torch.randn(n, 1, lay.num_joints, 3, generator=g, dtype=dtype) * 0.3
+    wiggle = torch.randn(n, t, lay.num_joints, 3, generator=g, dtype=dtype).cumsum(1) * 0.01
+    return base + wiggle
+
+
+class Linear(nn.Module):
+    """A flattening linear classifier: smooth, so finite differences are exact enough in float64."""
+
+    def __init__(self, t, v, c, scale=1.0, seed=0, dtype=torch.float32):
+        super().__init__()
+        g = torch.Generator().manual_seed(seed)
+        self.w = nn.Parameter(torch.randn(t * v * 3, c, generator=g, dtype=dtype) * scale)
+
+    def forward(self, x):
+        return x.flatten(1) @ self.w
+
+
+# -- loss terms ---------------------------------------------------------------------------------------
+def test_dynamics_terms_match_hand_computation():
+    q = _motions(2, 9, dtype=torch.float64)
+    qh = q + 0.01 * torch.randn_like(q)
+    got = losses.dynamics_losses(q, qh, 4)
+    qn, qhn = q.numpy(), qh.numpy()
+    for n in range(5):
+        dq, dqh = qn, qhn
+        for _ in range(n):
+            dq, dqh = np.diff(dq, axis=1), np.diff(dqh, axis=1)
+        # mean over the T-n frames and V joints of the squared Euclidean distance
+        want = ((dq - dqh) ** 2).sum(-1).mean(axis=(1, 2))
+        np.testing.assert_allclose(got[n].numpy(), want, rtol=1e-12)
+
+
+def test_bone_loss_matches_hand_computation_and_skips_zero_length_bones():
+    q = _motions(2, 5, HDM, dtype=torch.float64)
+    qh = q + 0.02 * torch.randn_like(q)
+    bones = torch.as_tensor(HDM.bone_array())
+    got = losses.bone_length_loss(q, qh, bones).numpy()
+    want = []
+    for m in range(2):
+        total, count = 0.0, 0
+        for t in range(5):
+            for p, c in HDM.bones:
+                lq = np.linalg.norm(q[m, t, c].numpy() - q[m, t, p].numpy())
+                lh = np.linalg.norm(qh[m, t, c].numpy() - qh[m, t, p].numpy())
+                total += (lq - lh) ** 2
+                count += 1
+        want.append(total / count)
+    np.testing.assert_allclose(got, want, rtol=1e-9)
+    # hdm05_25's coincident joints: 0/5/10, 12/13, 17/19, 22/24 -> bones 10-0, 10-5, 12-13 left out
+    assert (10, 0) not in HDM.bones and (10, 5) not in HDM.bones and (12, 13) not in HDM.bones
+    assert HDM.num_bones == 21 and NTU.num_bones == 24
+
+
+def test_rigid_motion_has_zero_bone_loss_but_nonzero_dynamics_loss():
+    q = _motions(3, 10, dtype=torch.float64)
+    a = 0.7
+    rot = torch.tensor([[math.cos(a), 0, math.sin(a)], [0, 1, 0], [-math.sin(a), 0, math.cos(a)]],
+                       dtype=torch.float64)
+    qh = q @ rot.T + torch.tensor([0.3, -0.1, 2.0], dtype=torch.float64)
+    bones = torch.as_tensor(NTU.bone_array())
+    assert losses.bone_length_loss(q, qh, bones).abs().max() < 1e-12
+    assert (losses.dynamics_losses(q, qh, 0)[0] > 1e-3).all()
+
+
+def test_classification_losses_and_goals():
+    logits = torch.tensor([[3.0, 1.0, 0.5, 0.0], [0.0, 2.0, 1.9, -1.0]])
+    y = torch.tensor([0, 1])
+    t = torch.tensor([2, 2])
+    logp = torch.log_softmax(logits, 1)
+    torch.testing.assert_close(losses.classification_loss(logits, y, "ab"), logp[[0, 1], [0, 1]])
+    ent = -(logp.exp() * logp).sum(1)
+    torch.testing.assert_close(losses.classification_loss(logits, y, "abn"), -ent)
+    torch.testing.assert_close(losses.classification_loss(logits, y, "sa", targets=t), -logp[[0, 1], [2, 2]])
+    m = losses.classification_loss(logits, y, "ab", kind="margin")
+    torch.testing.assert_close(m, torch.tensor([2.0, 0.1]))
+    m3 = losses.classification_loss(logits, y, "abn", top_n=2, kind="margin")
+    torch.testing.assert_close(m3, torch.tensor([3.0 - 0.5, 2.0 - 0.0]))
+    assert losses.goal_reached(logits, y, "ab").tolist() == [False, False]
+    assert losses.goal_reached(logits, torch.tensor([1, 2]), "ab").tolist() == [True, True]
+    assert losses.goal_reached(logits, torch.tensor([2, 3]), "abn", top_n=2).tolist() == [True, True]
+    assert losses.goal_reached(logits, torch.tensor([1, 2]), "abn", top_n=2).tolist() == [False, False]
+    assert losses.goal_reached(logits, y, "sa", targets=torch.tensor([0, 2])).tolist() == [True, False]
+
+
+# -- Eq. 2 and its gradient ---------------------------------------------------------------------------
+def _hand_objective(model, q, qh, y, cfg, lay):
+    """Eq. 2-5 written out independently of engine.attack.losses."""
+    logits = model(qh)
+    lc = torch.log_softmax(logits, 1)[torch.arange(len(y)), y]  # AB: -CE(onehot(y), Φ(q̂))
+    b = np.asarray(cfg.betas) / sum(cfg.betas)
+    dq, dqh, l_dyn = q, qh, 0.0
+    for n in range(5):
+        l_dyn = l_dyn + b[n] * ((dq - dqh) ** 2).sum(-1).mean(dim=(1, 2))
+        dq, dqh = dq[:, 1:] - dq[:, :-1], dqh[:, 1:] - dqh[:, :-1]
+    bl = lambda x: torch.stack([(x[:, :, c] - x[:, :, p]).norm(dim=-1) for p, c in lay.bones], -1)
+    l_bl = ((bl(q) - bl(qh)) ** 2).mean(dim=(1, 2))
+    lp = cfg.alpha * l_dyn + (1 - cfg.alpha) * l_bl
+    return cfg.w * lc + (1 - cfg.w) * lp
+
+
+def test_objective_gradient_matches_finite_differences():
+    torch.manual_seed(1)
+    q = _motions(2, 6, dtype=torch.float64)
+    model = Linear(6, 25, 5, seed=2, dtype=torch.float64)
+    y = torch.tensor([1, 3])
+    cfg = AttackConfig(betas=(0.5, 0.1, 0.2, 0.1, 0.1))
+    bones = torch.as_tensor(NTU.bone_array())
+    qh = (q + 0.01 * torch.randn_like(q)).requires_grad_(True)
+    total = smart_objective(model(qh), q, qh, y, bones, cfg)["total"].sum()
+    (grad,) = torch.autograd.grad(total, qh)
+    hand = _hand_objective(model, q, qh.detach(), y, cfg, NTU).sum()
+    torch.testing.assert_close(total.detach(), hand)
+    rng = np.random.default_rng(0)
+    for _ in range(12):
+        i = tuple(int(rng.integers(s)) for s in qh.shape)
+        e = torch.zeros_like(q)
+        e[i] = 1e-6
+        f = lambda x: smart_objective(model(x), q, x, y, bones, cfg)["total"].sum()
+        with torch.no_grad():
+            fd = (f(qh.detach() + e) - f(qh.detach() - e)) / 2e-6
+        assert abs(float(fd) - float(grad[i])) < 1e-6 * max(1.0, abs(float(fd))), (i, float(fd), float(grad[i]))
+
+
+def test_optimiser_steps_follow_adam_on_eq2():
+    """The attack's iterates equal torch.optim.Adam applied to the hand-written Eq. 2 (no early stop)."""
+    q = _motions(3, 8, dtype=torch.float32, seed=3)
+    model = Linear(8, 25, 6, scale=0.05, seed=4)
+    y = torch.tensor([0, 2, 5])
+    cfg = AttackConfig(iterations=5, stop_on_success=False, lr=0.01)
+    res = attack(model, q, y, NTU, cfg)
+    qh = q.clone().requires_grad_(True)
+    opt = torch.optim.Adam([qh], lr=0.01)
+    for _ in range(5):
+        opt.zero_grad()
+        _hand_objective(model, q, qh, y, cfg, NTU).sum().backward()
+        opt.step()
+    torch.testing.assert_close(res.adversarial, qh.detach(), atol=1e-6, rtol=1e-5)
+    assert res.iterations.tolist() == [5, 5, 5]
+
+
+# -- batching, stopping, cancelling -------------------------------------------------------------------
+class Counting(nn.Module):
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+        self.batch_sizes = []
+
+    def forward(self, x):
+        self.batch_sizes.append(x.shape[0])
+        return self.inner(x)
+
+
+def test_batch_equals_one_at_a_time_and_finished_motions_leave_the_batch():
+    q = _motions(5, 8, seed=5)
+    inner = Linear(8, 25, 4, scale=0.02, seed=6)
+    with torch.no_grad():
+        y = inner(q).argmax(1)
+    model = Counting(inner)
+    cfg = AttackConfig(iterations=60, lr=0.01)
+    reports = []
+    res = attack(model, q, y, NTU, cfg, callback=lambda r: reports.append(r), with_motion=True)
+    assert res.success.all(), res.iterations
+    assert len(set(res.iterations.tolist())) > 1, "test needs motions that stop at different iterations"
+    # after the clean evaluation every forward pass carries only the unfinished motions
+    sizes = model.batch_sizes[1:]
+    for rep, size in zip(reports, sizes, strict=False):
+        assert size == int(rep.active.sum())
+    assert sizes[-1] < 5
+    # a finished motion no longer changes
+    for i, stop in enumerate(res.iterations.tolist()):
+        for rep in reports[stop:]:
+            np.testing.assert_array_equal(rep.adversarial[i], res.adversarial[i].numpy())
+            assert not rep.active[i] or rep.iteration == stop
+    for i in range(5):
+        single = attack(inner, q[i : i + 1], y[i : i + 1], NTU, cfg)
+        assert single.iterations.item() == res.iterations[i].item()
+        torch.testing.assert_close(single.adversarial[0], res.adversarial[i], atol=1e-6, rtol=1e-5)
+
+
+def test_callback_cancels_within_one_iteration():
+    q = _motions(2, 8)
+    model = Linear(8, 25, 4, scale=1e-4)  # tiny gradients: will not finish in 3 iterations
+    with torch.no_grad():
+        y = model(q).argmax(1)
+    seen = []
+
+    def cb(report):
+        seen.append(report.iteration)
+        return report.iteration >= 3
+
+    res = attack(model, q, y, NTU, AttackConfig(iterations=200, lr=1e-5), callback=cb)
+    assert res.cancelled
+    assert seen == [0, 1, 2, 3]
+    assert res.iterations.max().item() == 3
+    assert res.history["total"].shape == (4, 2)
+
+
+def test_same_seed_same_result_and_model_state_restored():
+    q = _motions(3, 8)
+    model = models.create("mlp", NTU, 5, frames=8, hidden=(32,))
+    model.train()
+    y = torch.tensor([0, 1, 2])
+    cfg = AttackConfig(iterations=20, stop_on_success=False)
+    r1 = attack(model, q, y, NTU, cfg)
+    r2 = attack(model, q, y, NTU, cfg)
+    torch.testing.assert_close(r1.adversarial, r2.adversarial, rtol=0, atol=0)
+    assert model.training
+    assert all(p.requires_grad for p in model.parameters())
+
+
+def test_stop_on_success_false_runs_the_budget_and_judges_the_last_iterate():
+    q = _motions(3, 8, seed=7)
+    model = Linear(8, 25, 4, scale=0.05, seed=8)
+    with torch.no_grad():
+        y = model(q).argmax(1)
+    res = attack(model, q, y, NTU, AttackConfig(iterations=40, stop_on_success=False))
+    assert res.iterations.tolist() == [40, 40, 40]
+    with torch.no_grad():
+        final = model(res.adversarial).argmax(1)
+    assert res.success.tolist() == (final != y).tolist()
+    assert ((res.flip_iteration >= 0) | ~res.success).all()
+
+
+def test_saturated_cross_entropy_is_reported_and_margin_loss_overcomes_it():
+    q = _motions(2, 8, seed=9)
+    model = Linear(8, 25, 4, scale=30.0, seed=10)  # logits in the thousands: p_y == 1.0 in float32
+    with torch.no_grad():
+        y = model(q).argmax(1)
+    cfg = AttackConfig(iterations=60, lr=0.005, w=0.05)
+    ce = attack(model, q, y, NTU, cfg)
+    assert ce.saturated.any() and ce.warnings, "a saturated cross entropy must be reported"
+    mg = attack(model, q, y, NTU, cfg.replace(classification_loss="margin"))
+    assert mg.success.all()
+    assert not mg.saturated.any()
+
+
+@pytest.mark.parametrize("strategy", ["ab", "abn", "sa"])
+def test_iaa_baseline_respects_its_linf_ball(strategy):
+    q = _motions(3, 8, seed=11)
+    model = Linear(8, 25, 6, scale=0.05, seed=12)
+    with torch.no_grad():
+        y = model(q).argmax(1)
+    cfg = IAAConfig(strategy=strategy, epsilon=0.05, step=0.005, iterations=50, targets=None)
+    res = iaa_attack(model, q, y, NTU, cfg, targets=(y + 1) % 6 if strategy == "sa" else None)
+    assert (res.adversarial - q).abs().max() <= 0.05 + 1e-6
+    assert res.success.float().mean() > 0.5
+
+
+# -- bad input -----------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"w": 1.5}, "w must be in"),
+        ({"alpha": -0.1}, "alpha must be in"),
+        ({"lr": 0.0}, "lr must be > 0"),
+        ({"iterations": -1}, "iterations"),
+        ({"betas": (0, 0, 0, 0, 0)}, "must not all be zero"),
+        ({"betas": (1, float("nan"))}, "finite"),
+        ({"strategy": "xyz"}, "strategy"),
+        ({"perceptual": "l3"}, "perceptual"),
+        ({"top_n": 0}, "top_n"),
+    ],
+)
+def test_config_is_checked_when_built(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        AttackConfig(**kwargs)
+
+
+def test_betas_are_normalised_as_eq5_requires():
+    cfg = AttackConfig(betas=(3, 0, 2))
+    assert cfg.perceptual_weights() == (0.3, (0.6, 0.0, 0.4, 0.0, 0.0))
+    assert AttackConfig(perceptual="l2").perceptual_weights() == (1.0, (1.0, 0.0, 0.0, 0.0, 0.0))
+    assert AttackConfig(perceptual="l2_acc").perceptual_weights()[1] == (0.6, 0.0, 0.4, 0.0, 0.0)
+    assert AttackConfig(perceptual="l2_bone").perceptual_weights() == (0.3, (1.0, 0.0, 0.0, 0.0, 0.0))
+
+
+def test_bad_input_raises_clear_errors():
+    q = _motions(2, 8)
+    model = Linear(8, 25, 4)
+    cfg = AttackConfig(iterations=2)
+    bad = q.clone()
+    bad[1, 3, 7, 0] = float("nan")
+    with pytest.raises(ValueError, match="NaN or inf.*motion 1, frame 3, joint 7"):
+        attack(model, bad, [0, 1], NTU, cfg)
+    with pytest.raises(ValueError, match=r"shape \(N, T, V, 3\)"):
+        attack(model, q[0], [0], NTU, cfg)
+    with pytest.raises(ValueError, match="24 joints but layout 'ntu25' has 25"):
+        attack(model, q[:, :, :24], [0, 1], NTU, cfg)
+    with pytest.raises(ValueError, match="empty batch"):
+        attack(model, q[:0], [], NTU, cfg)
+    with pytest.raises(ValueError, match="labels out of range.*motion 1 has label 9"):
+        attack(model, q, [0, 9], NTU, cfg)
+    with pytest.raises(ValueError, match=r"labels must have shape \(2,\)"):
+        attack(model, q, [0, 1, 2], NTU, cfg)
+    with pytest.raises(ValueError, match="target equals the clean label for motion 0"):
+        attack(model, q, [0, 1], NTU, cfg.replace(strategy="sa"), targets=[0, 2])
+    with pytest.raises(ValueError, match="needs targets"):
+        attack(model, q, [0, 1], NTU, cfg.replace(strategy="sa"))
+    with pytest.raises(ValueError, match="target out of range"):
+        attack(model, q, [0, 1], NTU, cfg.replace(strategy="sa", targets=7))
+    with pytest.raises(ValueError, match="CUDA is not available") if not torch.cuda.is_available() else _noop():
+        attack(model, q, [0, 1], NTU, cfg.replace(device="cuda"))
+    mlp = models.create("mlp", HDM, 4, frames=8, hidden=(8,))
+    with pytest.raises(ValueError, match="built for layout 'hdm05_25'"):
+        SmartAttack(mlp, NTU, cfg)
+    with pytest.raises(ValueError, match="top_n = 4 leaves no room"):
+        attack(model, q, [0, 1], NTU, cfg.replace(strategy="abn", top_n=4))
+
+
+class _noop:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+def test_runs_on_cuda():
+    q = _motions(2, 8)
+    model = Linear(8, 25, 4, scale=0.05)
+    with torch.no_grad():
+        y = model(q).argmax(1)
+    res = attack(model, q, y, NTU, AttackConfig(iterations=30, device="cuda"))
+    assert res.adversarial.device.type == "cpu"
+    ref = attack(model, q, y, NTU, AttackConfig(iterations=30, device="cpu"))
+    assert res.success.tolist() == ref.success.tolist()
