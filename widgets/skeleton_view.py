@@ -1,0 +1,609 @@
+"""3D view of an original and an adversarial skeleton clip (pyqtgraph OpenGL).
+
+Coordinates: clips are ``(T, V, 3)`` float arrays in metres with **y up**. The GL view is z-up, so every
+item lives under one root node rotated +90 degrees about x, which maps data ``(x, y, z)`` to GL
+``(x, -z, y)``. Item data therefore stays in data coordinates: ``SkeletonItem.joints.pos`` is exactly the
+pose of the current frame.
+
+Side by side is done with **one** GL view and two item sets: the original is translated to -x and the
+adversarial to +x (item transforms, the data is untouched). One view means one GL context, one camera
+for both skeletons, and one framebuffer to grab for export.
+
+Items are built once in ``__init__`` and only updated with ``setData`` (see STYLE.md W2/W3).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+import pyqtgraph.opengl as gl
+from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6.QtCore import Qt, Signal
+
+from widgets._gl import Lines, Points
+from widgets.colormap import heat_colormap, heat_rgba
+
+__all__ = [
+    "ADVERSARIAL_COLOR",
+    "BACKGROUND",
+    "CAMERA_PRESETS",
+    "ORIGINAL_COLOR",
+    "SkeletonItem",
+    "SkeletonView",
+    "leaf_joints",
+]
+
+ORIGINAL_COLOR = (0.30, 0.72, 1.00, 1.0)
+ADVERSARIAL_COLOR = (1.00, 0.35, 0.75, 1.0)
+BACKGROUND = (28, 30, 36)
+FLOOR_COLOR = (1.0, 1.0, 1.0, 0.16)
+#: Camera angles (GL euler: elevation, azimuth) of the presets. Front looks along data -z (camera at +z).
+CAMERA_PRESETS = {
+    "front": (5.0, -90.0),
+    "side": (5.0, 0.0),
+    "top": (90.0, -90.0),
+    "default": (18.0, -60.0),
+}
+MODES = ("overlay", "side")
+
+
+def _as_clip(a, name: str) -> np.ndarray:
+    arr = np.asarray(a, dtype=np.float32)
+    if arr.ndim != 3 or arr.shape[2] != 3 or arr.shape[0] < 1 or arr.shape[1] < 1:
+        raise ValueError(f"{name} must have shape (T, V, 3) with T, V >= 1, got {arr.shape}")
+    return np.ascontiguousarray(arr)
+
+
+def _as_bones(bones, n_joints: int) -> np.ndarray:
+    b = np.asarray(bones)
+    if b.size == 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    if b.ndim != 2 or b.shape[1] != 2 or not np.issubdtype(b.dtype, np.integer):
+        raise ValueError(f"bones must be an integer array of shape (E, 2), got {b.dtype} {b.shape}")
+    if b.min() < 0 or b.max() >= n_joints:
+        raise ValueError(f"bones index joints 0..{n_joints - 1}, got values {b.min()}..{b.max()}")
+    return b.astype(np.int64)
+
+
+def leaf_joints(bones: np.ndarray, n_joints: int) -> np.ndarray:
+    """Joints that touch exactly one bone (hands, feet, head): the default joints with motion trails."""
+    if len(bones) == 0:
+        return np.arange(n_joints)
+    degree = np.bincount(np.asarray(bones).reshape(-1), minlength=n_joints)
+    leaves = np.flatnonzero(degree == 1)
+    return leaves if leaves.size else np.arange(n_joints)
+
+
+class SkeletonItem(gl.GLGraphicsItem.GLGraphicsItem):
+    """One skeleton: a joint scatter and a bone line set (``mode='lines'``), plus an optional trail.
+
+    Children (built once): ``joints`` (scatter, ``pos`` (V, 3)), ``bones`` (lines, ``pos`` (2E, 3) with
+    ``bones.pos.reshape(E, 2, 3) == joints.pos[bones]``) and ``trail`` (lines, hidden until
+    :meth:`set_trail` gets data). Positions are written into preallocated float32 buffers and passed with
+    ``setData(pos=...)``; colours are only sent when they change.
+    """
+
+    def __init__(self, color=ORIGINAL_COLOR, joint_size: float = 9.0, bone_width: float = 3.0,
+                 parentItem=None):
+        super().__init__(parentItem=parentItem)
+        self._color = tuple(float(c) for c in color)
+        # 'opaque' (depth test, no blending): pyqtgraph's default 'additive' would mix two overlaid skeletons.
+        self.bones = Lines(parentItem=self, mode="lines", color=self._color, width=bone_width,
+                           antialias=False, glOptions="opaque")
+        self.joints = Points(parentItem=self, color=self._color, size=joint_size, pxMode=True,
+                             glOptions="opaque")
+        self.trail = Lines(parentItem=self, mode="lines", width=2.0, antialias=False, glOptions="translucent")
+        self.trail.hide()
+        self._bone_index = np.zeros(0, dtype=np.int64)
+        self._jbuf = np.zeros((0, 3), dtype=np.float32)
+        self._bbuf = np.zeros((0, 3), dtype=np.float32)
+        self._tbuf = np.zeros((0, 2, 3), dtype=np.float32)
+        self._joint_colors: np.ndarray | None = None
+        self.n_joints = 0
+        self.bone_pairs = np.zeros((0, 2), dtype=np.int64)
+
+    # --- topology and colour -------------------------------------------------------------------------
+    def set_topology(self, bones, n_joints: int) -> None:
+        """Set the joint count and the ``(E, 2)`` bone index pairs; reallocates the position buffers."""
+        b = _as_bones(bones, n_joints)
+        self.n_joints = int(n_joints)
+        self.bone_pairs = b
+        self._bone_index = b.reshape(-1)
+        self._jbuf = np.zeros((n_joints, 3), dtype=np.float32)
+        self._bbuf = np.zeros((len(self._bone_index), 3), dtype=np.float32)
+        self.bones.setVisible(len(b) > 0)
+        self._joint_colors = None
+        self.joints.setData(color=self._color)
+
+    @property
+    def color(self) -> tuple[float, ...]:
+        return self._color
+
+    def set_color(self, color) -> None:
+        """Base colour (RGBA 0..1) of bones and, unless per-joint colours are set, joints."""
+        self._color = tuple(float(c) for c in color)
+        self.bones.setData(color=self._color)
+        if self._joint_colors is None:
+            self.joints.setData(color=self._color)
+
+    def set_joint_colors(self, colors) -> None:
+        """Per-joint RGBA colours ``(V, 4)`` in 0..1, or None for the base colour."""
+        if colors is None:
+            if self._joint_colors is not None:
+                self._joint_colors = None
+                self.joints.setData(color=self._color)
+            return
+        c = np.ascontiguousarray(colors, dtype=np.float32)
+        if c.shape != (self.n_joints, 4):
+            raise ValueError(f"joint colours must have shape ({self.n_joints}, 4), got {c.shape}")
+        self._joint_colors = c
+        self.joints.setData(color=c)
+
+    # --- per frame -----------------------------------------------------------------------------------
+    def set_pose(self, joints) -> None:
+        """Show one pose ``(V, 3)`` (data coordinates)."""
+        np.copyto(self._jbuf, joints, casting="same_kind")
+        if len(self._bone_index):
+            np.take(self._jbuf, self._bone_index, axis=0, out=self._bbuf)
+            self.bones.setData(pos=self._bbuf)
+        self.joints.setData(pos=self._jbuf)
+
+    def set_trail(self, history) -> None:
+        """Trail through ``history`` ``(L + 1, J, 3)``, oldest first; None hides the trail.
+
+        Drawn as ``L * J`` segments whose alpha fades with age. The buffers (and the colour array) are
+        reallocated only when ``L`` or ``J`` changes.
+        """
+        if history is None:
+            self.trail.hide()
+            return
+        h = np.asarray(history, dtype=np.float32)
+        n_seg, n_j = h.shape[0] - 1, h.shape[1]
+        if n_seg < 1:
+            self.trail.hide()
+            return
+        if self._tbuf.shape != (n_seg * n_j, 2, 3):
+            self._tbuf = np.zeros((n_seg * n_j, 2, 3), dtype=np.float32)
+            age = (np.arange(n_seg, dtype=np.float32) + 1.0) / n_seg  # 1 = newest segment
+            alpha = 0.05 + 0.75 * age
+            col = np.empty((n_seg, n_j, 2, 4), dtype=np.float32)
+            col[..., :3] = self._color[:3]
+            col[..., 3] = alpha[:, None, None]
+            self.trail.setData(color=np.ascontiguousarray(col.reshape(-1, 4)))
+        seg = self._tbuf.reshape(n_seg, n_j, 2, 3)
+        seg[:, :, 0] = h[:-1]
+        seg[:, :, 1] = h[1:]
+        self.trail.setData(pos=self._tbuf.reshape(-1, 3))
+        self.trail.show()
+
+
+class _OverlayText(gl.GLGraphicsItem.GLGraphicsItem):
+    """Text lines with colour swatches, painted in pixels at the top left (part of the framebuffer)."""
+
+    def __init__(self):
+        super().__init__()
+        self.lines: list[tuple[str, QtGui.QColor | None]] = []
+        self.origin = (10, 8)
+        self.line_height = 17
+        self.font = QtGui.QFont()
+        self.font.setPixelSize(13)
+
+    def set_lines(self, lines) -> None:
+        self.lines = list(lines)
+        self.update()
+
+    def height(self) -> int:
+        return self.origin[1] + self.line_height * len(self.lines)
+
+    def paint(self):
+        if not self.lines:
+            return
+        painter = QtGui.QPainter(self.view())
+        try:
+            painter.setRenderHint(QtGui.QPainter.RenderHint.TextAntialiasing)
+            painter.setFont(self.font)
+            x0, y = self.origin
+            for text, color in self.lines:
+                x = x0
+                if color is not None:
+                    painter.fillRect(QtCore.QRectF(x, y + 3, 11, 11), color)
+                    x += 17
+                painter.setPen(QtGui.QColor(235, 235, 235))
+                painter.drawText(QtCore.QPointF(x, y + 13), text)
+                y += self.line_height
+        finally:
+            painter.end()
+
+
+class _GLView(gl.GLViewWidget):
+    """GLViewWidget that leaves ←/→ to the window (frame stepping); ↑/↓ still orbit, the mouse does all."""
+
+    _PASS_KEYS = (Qt.Key.Key_Left, Qt.Key.Key_Right)
+
+    def keyPressEvent(self, ev):
+        if ev.key() in self._PASS_KEYS:
+            ev.ignore()
+            return
+        super().keyPressEvent(ev)
+
+    def keyReleaseEvent(self, ev):
+        if ev.key() in self._PASS_KEYS:
+            ev.ignore()
+            return
+        super().keyReleaseEvent(ev)
+
+
+def _qcolor(rgba) -> QtGui.QColor:
+    return QtGui.QColor.fromRgbF(*(float(c) for c in rgba))
+
+
+class SkeletonView(QtWidgets.QWidget):
+    """Original and adversarial skeletons in one GL view, overlaid or side by side.
+
+    Public API: :meth:`set_motions`, :meth:`set_adversarial`, :meth:`set_frame`, :meth:`set_mode`,
+    :meth:`set_heat`, :meth:`set_trails`, :meth:`set_grid_visible`, :meth:`set_labels`,
+    :meth:`reset_camera`, :meth:`set_camera_preset`, :meth:`grab_frame`, :meth:`grab_array`.
+    Attributes: ``gl_view`` (the GLViewWidget), ``original`` and ``adversarial`` (:class:`SkeletonItem`),
+    ``floor`` (line item). Signal ``mode_changed(str)``.
+    """
+
+    mode_changed = Signal(str)
+
+    def __init__(self, parent=None, *, controls: bool = True):
+        super().__init__(parent)
+        self._orig: np.ndarray | None = None
+        self._adv: np.ndarray | None = None
+        self._bones = np.zeros((0, 2), dtype=np.int64)
+        self._fps = 30.0
+        self._frame = 0
+        self._mode = "overlay"
+        self._heat = True
+        self._trails = False
+        self._trail_length = 20
+        self._trail_joints = np.zeros(0, dtype=np.int64)
+        self._disp: np.ndarray | None = None  # (T, V) metres
+        self._heat_colors: np.ndarray | None = None  # (T, V, 4)
+        self._disp_max = 0.0
+        self._offsets = (0.0, 0.0)
+        self._label_texts = ["original", "adversarial"]
+        self._caption = ""
+
+        self.gl_view = _GLView()
+        self.gl_view.setBackgroundColor(BACKGROUND)
+        self.gl_view.setMinimumSize(160, 120)
+
+        self._world = gl.GLGraphicsItem.GLGraphicsItem()
+        self._world.rotate(90.0, 1.0, 0.0, 0.0)  # data y-up -> GL z-up: (x, y, z) -> (x, -z, y)
+        self.floor = Lines(parentItem=self._world, mode="lines", color=FLOOR_COLOR, width=1.0,
+                           antialias=False, glOptions="translucent")
+        self.floor.setDepthValue(-1)
+        self.original = SkeletonItem(ORIGINAL_COLOR, parentItem=self._world)
+        self.adversarial = SkeletonItem(ADVERSARIAL_COLOR, parentItem=self._world)
+        self.adversarial.setDepthValue(1)
+        self.original.hide()
+        self.adversarial.hide()
+        self.gl_view.addItem(self._world)
+
+        self._labels = _OverlayText()
+        self._labels.setDepthValue(10)
+        self.gl_view.addItem(self._labels)
+        self._legend = gl.GLGradientLegendItem(pos=(12, 60), size=(12, 110), gradient=heat_colormap(),
+                                               labels={"0": 0.0})
+        self._legend.setDepthValue(10)
+        self._legend.hide()
+        self.gl_view.addItem(self._legend)
+        self._set_floor(-1.0, 1.0, 0.0, -1.0, 1.0)
+
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        self.controls = self._build_controls()
+        self.controls.setVisible(controls)
+        layout.addWidget(self.controls)
+        layout.addWidget(self.gl_view, 1)
+        self.reset_camera()
+
+    # --- controls ------------------------------------------------------------------------------------
+    def _build_controls(self) -> QtWidgets.QWidget:
+        bar = QtWidgets.QWidget()
+        row = QtWidgets.QHBoxLayout(bar)
+        row.setContentsMargins(2, 2, 2, 0)
+        self.mode_combo = QtWidgets.QComboBox()
+        self.mode_combo.addItem("Overlay", "overlay")
+        self.mode_combo.addItem("Side by side", "side")
+        self.mode_combo.currentIndexChanged.connect(lambda _i: self.set_mode(self.mode_combo.currentData()))
+        self.heat_check = QtWidgets.QCheckBox("Heat")
+        self.heat_check.setToolTip("Colour adversarial joints by their displacement from the original")
+        self.heat_check.setChecked(self._heat)
+        self.heat_check.toggled.connect(self.set_heat)
+        self.trails_check = QtWidgets.QCheckBox("Trails")
+        self.trails_check.setToolTip("Motion trails of the end effectors")
+        self.trails_check.toggled.connect(self.set_trails)
+        row.addWidget(self.mode_combo)
+        row.addWidget(self.heat_check)
+        row.addWidget(self.trails_check)
+        row.addStretch(1)
+        self.camera_buttons: dict[str, QtWidgets.QPushButton] = {}
+        for name, text in (("reset", "Reset"), ("front", "Front"), ("side", "Side"), ("top", "Top")):
+            btn = QtWidgets.QPushButton(text)
+            btn.setToolTip(f"Camera: {text.lower()}")
+            if name == "reset":
+                btn.clicked.connect(self.reset_camera)
+            else:
+                btn.clicked.connect(lambda _c=False, n=name: self.set_camera_preset(n))
+            row.addWidget(btn)
+            self.camera_buttons[name] = btn
+        # Keyboard stays with the window's playback actions (space would toggle a focused check box).
+        for w in (self.mode_combo, self.heat_check, self.trails_check, *self.camera_buttons.values()):
+            w.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        return bar
+
+    # --- data ----------------------------------------------------------------------------------------
+    @property
+    def n_frames(self) -> int:
+        return 0 if self._orig is None else int(self._orig.shape[0])
+
+    @property
+    def frame(self) -> int:
+        return self._frame
+
+    @property
+    def fps(self) -> float:
+        return self._fps
+
+    @property
+    def mode(self) -> str:
+        return self._mode
+
+    @property
+    def displacement(self) -> np.ndarray | None:
+        """Per-frame, per-joint displacement ``(T, V)`` in metres (None without an adversarial clip)."""
+        return self._disp
+
+    def set_motions(self, original, adversarial=None, bones=None, fps: float = 30.0) -> None:
+        """Show ``original`` ``(T, V, 3)`` and ``adversarial`` (same shape, or None), metres, y up.
+
+        ``bones`` is an ``(E, 2)`` integer array of joint pairs. Keeps the current frame (clamped) and
+        refits the camera.
+        """
+        orig = _as_clip(original, "original")
+        bones_arr = _as_bones(np.zeros((0, 2), np.int64) if bones is None else bones, orig.shape[1])
+        if not fps > 0:
+            raise ValueError(f"fps must be > 0, got {fps}")
+        adv = self._check_adv(adversarial, orig)
+        self._orig = orig
+        self._bones = bones_arr
+        self._fps = float(fps)
+        n_joints = orig.shape[1]
+        for item in (self.original, self.adversarial):
+            item.set_topology(bones_arr, n_joints)
+        self._trail_joints = leaf_joints(bones_arr, n_joints)
+        self.original.show()
+        self._adv = adv
+        self._update_displacement()
+        self._frame = min(self._frame, orig.shape[0] - 1)
+        self._layout_scene()
+        self._refresh()
+        self.reset_camera()
+
+    def set_adversarial(self, adversarial) -> None:
+        """Replace only the adversarial clip (same shape as the original) or remove it with None.
+
+        Cheap enough to call while an attack runs; the camera and the frame stay.
+        """
+        if self._orig is None:
+            raise RuntimeError("set_motions() must be called before set_adversarial()")
+        self._adv = self._check_adv(adversarial, self._orig)
+        self._update_displacement()
+        self._layout_scene()
+        self._refresh()
+
+    def _check_adv(self, adversarial, orig: np.ndarray) -> np.ndarray | None:
+        if adversarial is None:
+            return None
+        adv = _as_clip(adversarial, "adversarial")
+        if adv.shape != orig.shape:
+            raise ValueError(f"adversarial shape {adv.shape} differs from original shape {orig.shape}")
+        return adv
+
+    def _update_displacement(self) -> None:
+        if self._adv is None or self._orig is None:
+            self._disp = None
+            self._heat_colors = None
+            self._disp_max = 0.0
+        else:
+            self._disp = np.linalg.norm(self._adv - self._orig, axis=2)
+            finite = self._disp[np.isfinite(self._disp)]
+            self._disp_max = float(finite.max()) if finite.size else 0.0
+            self._heat_colors = np.ascontiguousarray(heat_rgba(self._disp, 0.0, self._disp_max))
+            top = f"{self._disp_max * 1000:.1f} mm"
+            self._legend.setData(labels={"0 mm": 0.0, top: 1.0})
+        self._update_overlay()
+
+    # --- frame -------------------------------------------------------------------------------------------
+    def set_frame(self, i: int) -> None:
+        """Show frame ``i`` (clamped to the clip)."""
+        if self._orig is None:
+            self._frame = 0
+            return
+        self._frame = int(min(max(int(i), 0), self._orig.shape[0] - 1))
+        self._refresh()
+
+    def _refresh(self) -> None:
+        if self._orig is None:
+            return
+        i = self._frame
+        self.original.set_pose(self._orig[i])
+        show_adv = self._adv is not None
+        self.adversarial.setVisible(show_adv)
+        if show_adv:
+            self.adversarial.set_pose(self._adv[i])
+            self.adversarial.set_joint_colors(self._heat_colors[i] if self._heat else None)
+        self._legend.setVisible(show_adv and self._heat)
+        self._update_trails()
+
+    def _update_trails(self) -> None:
+        if not self._trails or self._orig is None:
+            self.original.set_trail(None)
+            self.adversarial.set_trail(None)
+            return
+        i = self._frame
+        idx = np.clip(np.arange(i - self._trail_length, i + 1), 0, None)
+        j = self._trail_joints
+        self.original.set_trail(self._orig[idx][:, j])
+        if self._adv is not None:
+            self.adversarial.set_trail(self._adv[idx][:, j])
+        else:
+            self.adversarial.set_trail(None)
+
+    # --- display options -----------------------------------------------------------------------------
+    def set_mode(self, mode: str) -> None:
+        """'overlay' (both at the same place) or 'side' (original left, adversarial right)."""
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        changed = mode != self._mode
+        self._mode = mode
+        with QtCore.QSignalBlocker(self.mode_combo):
+            self.mode_combo.setCurrentIndex(MODES.index(mode))
+        if changed:
+            self._layout_scene()
+            self._fit_camera()
+            self.mode_changed.emit(mode)
+
+    def set_heat(self, on: bool) -> None:
+        """Colour the adversarial joints by displacement (heat scale, with a colour bar)."""
+        self._heat = bool(on)
+        with QtCore.QSignalBlocker(self.heat_check):
+            self.heat_check.setChecked(self._heat)
+        self._refresh()
+
+    def set_trails(self, on: bool, length: int | None = None) -> None:
+        """Motion trails of the leaf joints over the last ``length`` frames."""
+        self._trails = bool(on)
+        if length is not None:
+            if length < 1:
+                raise ValueError(f"trail length must be >= 1, got {length}")
+            self._trail_length = int(length)
+        with QtCore.QSignalBlocker(self.trails_check):
+            self.trails_check.setChecked(self._trails)
+        self._update_trails()
+
+    def set_trail_joints(self, joints) -> None:
+        """Joints that get trails (default: the leaves of the bone graph)."""
+        self._trail_joints = np.asarray(joints, dtype=np.int64).reshape(-1)
+        self._update_trails()
+
+    def set_grid_visible(self, on: bool) -> None:
+        self.floor.setVisible(bool(on))
+
+    def set_labels(self, original: str | None = None, adversarial: str | None = None,
+                   caption: str | None = None) -> None:
+        """Texts of the colour key (top left, burned into grabbed frames); None keeps a text."""
+        if original is not None:
+            self._label_texts[0] = original
+        if adversarial is not None:
+            self._label_texts[1] = adversarial
+        if caption is not None:
+            self._caption = caption
+        self._update_overlay()
+
+    def _update_overlay(self) -> None:
+        lines: list[tuple[str, QtGui.QColor | None]] = []
+        if self._orig is not None:
+            lines.append((self._label_texts[0], _qcolor(ORIGINAL_COLOR)))
+            if self._adv is not None:
+                lines.append((self._label_texts[1], _qcolor(ADVERSARIAL_COLOR)))
+        if self._caption:
+            lines.append((self._caption, None))
+        self._labels.set_lines(lines)
+        self._legend.setData(pos=(14, self._labels.height() + 10))
+
+    # --- scene layout and camera ---------------------------------------------------------------------
+    def _clips(self) -> list[tuple[np.ndarray, float]]:
+        if self._orig is None:
+            return []
+        out = [(self._orig, self._offsets[0])]
+        if self._adv is not None:
+            out.append((self._adv, self._offsets[1]))
+        return out
+
+    def _bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        los, his = [], []
+        for clip, dx in self._clips():
+            flat = clip.reshape(-1, 3)
+            flat = flat[np.isfinite(flat).all(axis=1)]
+            if flat.size:
+                los.append(flat.min(axis=0) + (dx, 0, 0))
+                his.append(flat.max(axis=0) + (dx, 0, 0))
+        if not los:
+            return np.array([-1.0, 0.0, -1.0]), np.array([1.0, 2.0, 1.0])
+        return np.min(los, axis=0), np.max(his, axis=0)
+
+    def _layout_scene(self) -> None:
+        if self._orig is not None and self._mode == "side" and self._adv is not None:
+            flat = self._orig.reshape(-1, 3)
+            flat = flat[np.isfinite(flat).all(axis=1)]
+            width = float(np.ptp(flat[:, 0])) if flat.size else 1.0
+            half = 0.5 * (width + 0.6)
+            self._offsets = (-half, half)
+        else:
+            self._offsets = (0.0, 0.0)
+        for item, dx in zip((self.original, self.adversarial), self._offsets, strict=True):
+            item.resetTransform()
+            if dx:
+                item.translate(dx, 0.0, 0.0)
+        lo, hi = self._bounds()
+        self._set_floor(float(lo[0]), float(hi[0]), float(lo[1]), float(lo[2]), float(hi[2]))
+
+    def _set_floor(self, x0: float, x1: float, y: float, z0: float, z1: float, step: float = 0.5) -> None:
+        margin = 1.0
+        xs = np.arange(math.floor((x0 - margin) / step), math.ceil((x1 + margin) / step) + 1) * step
+        zs = np.arange(math.floor((z0 - margin) / step), math.ceil((z1 + margin) / step) + 1) * step
+        seg = []
+        for x in xs:
+            seg += [(x, y, zs[0]), (x, y, zs[-1])]
+        for z in zs:
+            seg += [(xs[0], y, z), (xs[-1], y, z)]
+        self.floor.setData(pos=np.asarray(seg, dtype=np.float32))
+        self._floor_y = y
+
+    def _fit_camera(self, elevation: float | None = None, azimuth: float | None = None) -> None:
+        lo, hi = self._bounds()
+        centre = 0.5 * (lo + hi)
+        radius = max(0.5 * float(np.linalg.norm(hi - lo)), 0.25)
+        fov = float(self.gl_view.opts["fov"])
+        w, h = max(self.gl_view.width(), 1), max(self.gl_view.height(), 1)
+        half_h = math.radians(0.5 * fov)
+        half_v = math.atan(math.tan(half_h) * h / w)
+        dist = radius / math.sin(min(half_h, half_v)) * 1.05
+        # data (x, y, z) -> GL (x, -z, y)
+        pos = pg.Vector(float(centre[0]), float(-centre[2]), float(centre[1]))
+        self.gl_view.setCameraPosition(pos=pos, distance=dist, elevation=elevation, azimuth=azimuth)
+
+    def reset_camera(self) -> None:
+        """Default three-quarter view, fitted to both clips."""
+        self._fit_camera(*CAMERA_PRESETS["default"])
+
+    def set_camera_preset(self, name: str) -> None:
+        """'front', 'side', 'top' (or 'default'), fitted to both clips."""
+        if name not in CAMERA_PRESETS:
+            raise ValueError(f"camera preset must be one of {tuple(CAMERA_PRESETS)}, got {name!r}")
+        self._fit_camera(*CAMERA_PRESETS[name])
+
+    def camera(self) -> dict:
+        """The GL view's camera parameters (center, distance, fov, elevation, azimuth)."""
+        return self.gl_view.cameraParams()
+
+    # --- export --------------------------------------------------------------------------------------
+    def grab_frame(self) -> QtGui.QImage:
+        """Render the GL view now and return its framebuffer (labels and colour bar included)."""
+        return self.gl_view.grabFramebuffer()
+
+    def grab_array(self) -> np.ndarray:
+        """:meth:`grab_frame` as an ``(H, W, 4)`` RGBA uint8 array (a copy)."""
+        img = self.grab_frame().convertToFormat(QtGui.QImage.Format.Format_RGBA8888)
+        h, w, bpl = img.height(), img.width(), img.bytesPerLine()
+        buf = np.frombuffer(img.constBits(), dtype=np.uint8, count=h * bpl)
+        return buf.reshape(h, bpl)[:, : w * 4].reshape(h, w, 4).copy()
