@@ -5,7 +5,13 @@
 ``(N, T, V, 3)`` in metres to logits ``(N, C)``.
 """
 
-from . import mlp  # noqa: F401  (registers "mlp")
+from . import (
+    agcn,  # noqa: F401  (registers "agcn")
+    ctrgcn,  # noqa: F401  (registers "ctrgcn")
+    hrnn,  # noqa: F401  (registers "hrnn")
+    mlp,  # noqa: F401  (registers "mlp")
+    stgcn,  # noqa: F401  (registers "stgcn")
+)
 from ._registry import create, names, register
 from .checkpoint import CheckpointMeta, load_checkpoint, save_checkpoint
 

@@ -1,0 +1,372 @@
+"""2s-AGCN (Shi, Zhang, Cheng, Lu, CVPR 2019): two-stream adaptive graph convolutional network.
+
+Registered as ``agcn``. Options: ``stream='joint' | 'bone' | 'ensemble'`` (default ``'joint'``),
+``alpha=1.0`` (ensemble weight: logits = joint + alpha * bone), ``preprocess=True``,
+``pad_to=300``, ``num_person=2``, ``width=64`` (base channels; the published model uses 64).
+
+Layers and parameter names follow the official ``model/agcn.py`` so the NTU-60 release files load
+with ``strict=True`` (see :mod:`engine.models.checkpoint` for the release files' key map):
+``data_bn`` (BatchNorm1d over ``m*V*3 + v*3 + c``), ``l1..l10`` each ``gcn1`` (``PA``,
+``conv_a/b/d``, ``down``, ``bn``) + ``tcn1`` (+ ``residual`` at the stride-2 layers), ``fc``.
+The fixed graph ``A`` is a non-persistent buffer (the official code keeps it as a plain
+attribute, so it is not in the checkpoints). Adaptive aggregation multiplies ``x (N, C*T, V)``
+on the right by ``A + PA + softmax_{dim -2}(theta^T phi / (inter_channels * T))``, so the output
+at joint ``w`` sums over column ``w``: the official orientation, with the attention scaled by the
+*current* temporal length ``T``.
+
+How ``forward`` reproduces the official NTU test pipeline (``data_gen/ntu_gendata.py`` +
+``pre_normalization``; with ``preprocess=True``, which is the default), on motions
+``(N, T, V, 3)`` of one body in metres:
+
+1. **Packing.** The body goes to ``m = 0`` of ``(N, 3, T, V, M)``; the other bodies are zeros
+   (they still pass through ``data_bn`` and the network and are averaged over ``M``, as in the
+   official code).
+2. **Padding and null frames** (:func:`fill_null_frames`): zero-pad to ``pad_to`` (300) frames;
+   per non-empty body, if its first frame is empty the non-empty frames move to the front; the
+   trailing empty frames are filled by repeating the body's frames cyclically.
+3. **Centring** (:func:`center_on_spine`): subtract body 0's mid spine (joint index 1) frame by
+   frame from every body, keeping exactly-zero joints at zero.
+4. **Rotations** (:func:`align_view`): rotate body 0's frame-0 spine (base -> mid) onto +z, then
+   its frame-0 shoulder line (left -> right) onto +x, applied to every joint of every body.
+5. **Bone stream** (:func:`bone_stream`, for ``stream='bone'`` / the bone half of the ensemble):
+   ``bone[v] = joint[v] - joint[u]`` over the official pair list (the centre's bone is zero).
+
+All steps are gathers, subtractions and products with matrices computed from the input, so the
+whole pipeline is differentiable (the choices of which frames are empty are constants of the
+gradient). On ``hdm05_25`` the same steps use that layout's landmarks
+(:func:`engine.models.graph.landmarks`). ``preprocess=False`` skips steps 2--4 (for already clean
+data); packing and the bone stream stay. A take longer than ``pad_to`` is not cut.
+These functions are public: MS-G3D and DGNN share this pipeline.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import LayoutMismatchError
+from ..skeleton import Layout
+from . import graph
+from ._registry import register
+
+__all__ = [
+    "AGCN", "AGCNEnsemble", "align_view", "bone_stream", "center_on_spine", "check_motion",
+    "fill_null_frames", "official_agcn_input", "pack_bodies", "rotation_onto",
+]
+
+
+# -- input handling shared by the GCN family ---------------------------------------------------------
+
+def check_motion(x: torch.Tensor, layout: Layout, model: str) -> None:
+    """Raise unless ``x`` is a float tensor ``(N, T, V, 3)`` in ``layout``."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{model}: expected a torch.Tensor, got {type(x).__name__}")
+    if x.ndim != 4:
+        raise LayoutMismatchError(f"{model}: expected motions (N, T, V, 3), got shape {tuple(x.shape)}")
+    layout.check_motion_shape(tuple(x.shape), what=f"{model} input")
+    if x.shape[1] < 1:
+        raise ValueError(f"{model}: the motion has no frames")
+
+
+def pack_bodies(x: torch.Tensor, num_person: int = 2) -> torch.Tensor:
+    """``(N, T, V, C)`` -> ``(N, C, T, V, M)`` with the motion as body 0 and zero bodies after it."""
+    x = x.permute(0, 3, 1, 2).unsqueeze(-1)
+    if num_person > 1:
+        x = F.pad(x, (0, num_person - 1))
+    return x
+
+
+def fill_null_frames(x: torch.Tensor, pad_to: int | None = 300) -> torch.Tensor:
+    """2s-AGCN's padding and null-frame step on ``(N, C, T, V, M)``.
+
+    Zero-pads the time axis to ``pad_to`` frames (not cut when longer). For each body that is not
+    all zero: if its first frame is empty (sums to 0), its non-empty frames move to the front
+    (the rest becomes zero); then, from the first empty frame after which every frame is empty,
+    the frames are filled by repeating the body's frames from frame 0 cyclically.
+    """
+    n, c, t, v, m = x.shape
+    if pad_to is not None and t < pad_to:
+        x = F.pad(x, (0, 0, 0, 0, 0, pad_to - t))
+        t = pad_to
+    sums = x.detach().sum(dim=(1, 3)).cpu().numpy()  # (N, T, M)
+    idx = np.broadcast_to(np.arange(t)[None, :, None], (n, t, m)).copy()
+    keep = np.ones((n, t, m), dtype=np.float32)
+    for i in range(n):
+        for b in range(m):
+            s = sums[i, :, b]
+            if s.sum() == 0 and not (s != 0).any():
+                continue
+            order = np.arange(t)
+            nonempty = s != 0
+            if not nonempty[0]:
+                valid = np.flatnonzero(nonempty)
+                order = np.concatenate([valid, np.flatnonzero(~nonempty)])
+                kb = np.zeros(t, dtype=np.float32)
+                kb[: len(valid)] = 1.0
+                s = np.where(kb > 0, s[order], 0.0)
+            else:
+                kb = np.ones(t, dtype=np.float32)
+            empty = s == 0
+            # first frame from which every frame is empty
+            tail = np.flatnonzero(~empty)
+            f = int(tail[-1]) + 1 if len(tail) else 0
+            if 0 < f < t:
+                src = np.arange(t)
+                src[f:] = np.arange(t - f) % f
+                order = order[src]
+                kb = kb[src]
+            idx[i, :, b] = order
+            keep[i, :, b] = kb
+    index = torch.as_tensor(idx, device=x.device).view(n, 1, t, 1, m).expand(n, c, t, v, m)
+    out = torch.gather(x, 2, index)
+    return out * torch.as_tensor(keep, device=x.device, dtype=x.dtype).view(n, 1, t, 1, m)
+
+
+def center_on_spine(x: torch.Tensor, joint: int) -> torch.Tensor:
+    """Subtract body 0's ``joint`` frame by frame from every body; exactly-zero joints stay zero."""
+    mask = (x.detach().sum(dim=1, keepdim=True) != 0).to(x.dtype)  # (N, 1, T, V, M)
+    origin = x[:, :, :, joint:joint + 1, 0:1]
+    return (x - origin) * mask
+
+
+def rotation_onto(vec: torch.Tensor, target: tuple[float, float, float]) -> torch.Tensor:
+    """Rotation matrices ``(N, 3, 3)`` turning each ``vec`` (N, 3) onto ``target`` about ``vec x target``.
+
+    As in the official ``rotation_matrix(axis, angle)``: identity when the axis ``vec x target`` is
+    tiny (sum of absolute values < 1e-6) or the angle is below 1e-6 rad. Differentiable elsewhere.
+    """
+    t = torch.as_tensor(target, dtype=vec.dtype, device=vec.device).expand_as(vec)
+    axis = torch.linalg.cross(vec, t, dim=-1)
+    vnorm = vec.norm(dim=-1, keepdim=True)
+    u = vec / vnorm.clamp_min(1e-12)
+    tu = t / t.norm(dim=-1, keepdim=True)
+    cos = (u * tu).sum(-1).clamp(-1.0, 1.0)
+    sin_axis = torch.linalg.cross(u, tu, dim=-1)  # = sin(theta) * unit axis
+    sin = sin_axis.norm(dim=-1)
+    theta = torch.atan2(sin, cos)
+    ident = (axis.abs().sum(-1) < 1e-6) | (theta.abs() < 1e-6) | (vnorm.squeeze(-1) == 0)
+    safe_sin = torch.where(ident, torch.ones_like(sin), sin)
+    k = sin_axis / safe_sin.unsqueeze(-1)  # unit axis
+    zero = torch.zeros_like(k[..., 0])
+    kx = torch.stack([
+        torch.stack([zero, -k[..., 2], k[..., 1]], -1),
+        torch.stack([k[..., 2], zero, -k[..., 0]], -1),
+        torch.stack([-k[..., 1], k[..., 0], zero], -1),
+    ], -2)
+    eye = torch.eye(3, dtype=vec.dtype, device=vec.device).expand_as(kx)
+    rot = eye + sin[..., None, None] * kx + (1 - cos)[..., None, None] * (kx @ kx)
+    return torch.where(ident[..., None, None], eye, rot)
+
+
+def _rotate(x: torch.Tensor, rot: torch.Tensor) -> torch.Tensor:
+    return torch.einsum("nij,njtvm->nitvm", rot, x)
+
+
+def align_view(x: torch.Tensor, spine_base: int, spine_mid: int, left_shoulder: int,
+               right_shoulder: int) -> torch.Tensor:
+    """2s-AGCN's two rotations on ``(N, 3, T, V, M)``: body 0, frame 0 spine onto +z, shoulders onto +x."""
+    f0 = x[:, :, 0, :, 0]  # (N, 3, V)
+    x = _rotate(x, rotation_onto(f0[:, :, spine_mid] - f0[:, :, spine_base], (0.0, 0.0, 1.0)))
+    f0 = x[:, :, 0, :, 0]
+    return _rotate(x, rotation_onto(f0[:, :, right_shoulder] - f0[:, :, left_shoulder], (1.0, 0.0, 0.0)))
+
+
+def bone_stream(x: torch.Tensor, layout: Layout | str) -> torch.Tensor:
+    """Bones on ``(N, C, T, V, M)``: ``bone[v] = joint[v] - joint[u]`` over :func:`graph.bone_pairs`."""
+    pairs = torch.as_tensor(graph.bone_pairs(layout), device=x.device)
+    return x[:, :, :, pairs[:, 0]] - x[:, :, :, pairs[:, 1]]
+
+
+def official_agcn_input(x: torch.Tensor, layout: Layout, num_person: int = 2, pad_to: int | None = 300,
+                        preprocess: bool = True) -> torch.Tensor:
+    """The 2s-AGCN / MS-G3D network input ``(N, 3, T', V, M)`` made from motions ``(N, T, V, 3)``."""
+    x = pack_bodies(x, num_person)
+    if not preprocess:
+        return x
+    lm = graph.landmarks(layout)
+    x = fill_null_frames(x, pad_to)
+    x = center_on_spine(x, lm["spine_mid"])
+    return align_view(x, lm["spine_base"], lm["spine_mid"], lm["left_shoulder"], lm["right_shoulder"])
+
+
+# -- network -------------------------------------------------------------------------------------------
+
+def _conv_init(conv: nn.Conv2d) -> None:
+    nn.init.kaiming_normal_(conv.weight, mode="fan_out")
+    if conv.bias is not None:
+        nn.init.zeros_(conv.bias)
+
+
+def _bn_init(bn: nn.BatchNorm2d | nn.BatchNorm1d, scale: float) -> None:
+    nn.init.constant_(bn.weight, scale)
+    nn.init.zeros_(bn.bias)
+
+
+class UnitTCN(nn.Module):
+    """Temporal convolution (k x 1) + BatchNorm (``conv``, ``bn``)."""
+
+    def __init__(self, cin: int, cout: int, kernel_size: int = 9, stride: int = 1) -> None:
+        super().__init__()
+        pad = (kernel_size - 1) // 2
+        self.conv = nn.Conv2d(cin, cout, (kernel_size, 1), padding=(pad, 0), stride=(stride, 1))
+        self.bn = nn.BatchNorm2d(cout)
+        _conv_init(self.conv)
+        _bn_init(self.bn, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.bn(self.conv(x))
+
+
+class UnitGCN(nn.Module):
+    """Adaptive graph convolution: ``A`` (fixed, not saved) + ``PA`` (learned) + attention."""
+
+    def __init__(self, cin: int, cout: int, a: np.ndarray, coff_embedding: int = 4) -> None:
+        super().__init__()
+        self.inter_c = cout // coff_embedding
+        self.num_subset = a.shape[0]
+        self.PA = nn.Parameter(torch.full(a.shape, 1e-6, dtype=torch.float32))
+        self.register_buffer("A", torch.from_numpy(a.astype(np.float32)), persistent=False)
+        self.conv_a = nn.ModuleList(nn.Conv2d(cin, self.inter_c, 1) for _ in range(self.num_subset))
+        self.conv_b = nn.ModuleList(nn.Conv2d(cin, self.inter_c, 1) for _ in range(self.num_subset))
+        self.conv_d = nn.ModuleList(nn.Conv2d(cin, cout, 1) for _ in range(self.num_subset))
+        if cin != cout:
+            self.down = nn.Sequential(nn.Conv2d(cin, cout, 1), nn.BatchNorm2d(cout))
+            _conv_init(self.down[0])
+            _bn_init(self.down[1], 1)
+        else:
+            self.down = nn.Identity()
+        self.bn = nn.BatchNorm2d(cout)
+        for conv in (*self.conv_a, *self.conv_b):
+            _conv_init(conv)
+        for conv in self.conv_d:  # the official "conv_branch_init"
+            n, k1, k2 = conv.weight.shape[0], conv.weight.shape[1], conv.weight.shape[2]
+            nn.init.normal_(conv.weight, 0, math.sqrt(2.0 / (n * k1 * k2 * self.num_subset)))
+            nn.init.zeros_(conv.bias)
+        _bn_init(self.bn, 1e-6)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, t, v = x.shape
+        a = self.A + self.PA
+        flat = x.reshape(n, c * t, v)
+        y = None
+        for i in range(self.num_subset):
+            a1 = self.conv_a[i](x).permute(0, 3, 1, 2).reshape(n, v, self.inter_c * t)
+            a2 = self.conv_b[i](x).reshape(n, self.inter_c * t, v)
+            att = torch.softmax(torch.matmul(a1, a2) / (self.inter_c * t), dim=-2)
+            z = self.conv_d[i](torch.matmul(flat, att + a[i]).view(n, c, t, v))
+            y = z if y is None else y + z
+        return torch.relu(self.bn(y) + self.down(x))
+
+
+class TCNGCNUnit(nn.Module):
+    def __init__(self, cin: int, cout: int, a: np.ndarray, stride: int = 1, residual: bool = True) -> None:
+        super().__init__()
+        self.gcn1 = UnitGCN(cin, cout, a)
+        self.tcn1 = UnitTCN(cout, cout, stride=stride)
+        if not residual:
+            self.residual = None
+        elif cin == cout and stride == 1:
+            self.residual = nn.Identity()
+        else:
+            self.residual = UnitTCN(cin, cout, kernel_size=1, stride=stride)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.tcn1(self.gcn1(x))
+        if self.residual is not None:
+            y = y + self.residual(x)
+        return torch.relu(y)
+
+
+def _widths(width: int) -> list[tuple[int, int, int]]:
+    if not isinstance(width, int) or width < 8 or width % 8:
+        raise ValueError(f"width must be a multiple of 8 (>= 8), got {width!r}")
+    w = width
+    return [(3, w, 1), (w, w, 1), (w, w, 1), (w, w, 1), (w, 2 * w, 2), (2 * w, 2 * w, 1),
+            (2 * w, 2 * w, 1), (2 * w, 4 * w, 2), (4 * w, 4 * w, 1), (4 * w, 4 * w, 1)]
+
+
+class AGCN(nn.Module):
+    """One 2s-AGCN stream (``stream='joint'`` or ``'bone'``); see the module docstring."""
+
+    def __init__(self, layout: Layout, num_classes: int, stream: str = "joint", preprocess: bool = True,
+                 pad_to: int | None = 300, num_person: int = 2, width: int = 64) -> None:
+        super().__init__()
+        if stream not in ("joint", "bone"):
+            raise ValueError(f"agcn stream must be 'joint' or 'bone', got {stream!r}")
+        if not isinstance(num_person, int) or num_person < 1:
+            raise ValueError(f"num_person must be an int >= 1, got {num_person!r}")
+        if pad_to is not None and (not isinstance(pad_to, int) or pad_to < 1):
+            raise ValueError(f"pad_to must be None or an int >= 1, got {pad_to!r}")
+        if preprocess:
+            graph.landmarks(layout)  # raises for a layout without preprocessing landmarks
+        self._layout = layout
+        self.stream = stream
+        self.preprocess = preprocess
+        self.pad_to = pad_to
+        self.num_person = num_person
+        v = layout.num_joints
+        a = graph.spatial_labelling(layout)
+        self.data_bn = nn.BatchNorm1d(num_person * 3 * v)
+        for k, (cin, cout, stride) in enumerate(_widths(width), start=1):
+            setattr(self, f"l{k}", TCNGCNUnit(cin, cout, a, stride=stride, residual=k != 1))
+        self.fc = nn.Linear(4 * width, num_classes)
+        nn.init.normal_(self.fc.weight, 0, math.sqrt(2.0 / num_classes))
+        _bn_init(self.data_bn, 1)
+
+    def prepare(self, x: torch.Tensor) -> torch.Tensor:
+        """The official network input ``(N, 3, T', V, M)`` for motions ``(N, T, V, 3)``."""
+        check_motion(x, self._layout, "agcn")
+        x5 = official_agcn_input(x, self._layout, self.num_person, self.pad_to, self.preprocess)
+        return bone_stream(x5, self._layout) if self.stream == "bone" else x5
+
+    def forward_official(self, x: torch.Tensor) -> torch.Tensor:
+        """The official network on its own input ``(N, 3, T, V, M)``."""
+        n, c, t, v, m = x.shape
+        x = x.permute(0, 4, 3, 1, 2).reshape(n, m * v * c, t)
+        x = self.data_bn(x)
+        x = x.view(n, m, v, c, t).permute(0, 1, 3, 4, 2).reshape(n * m, c, t, v)
+        for k in range(1, 11):
+            x = getattr(self, f"l{k}")(x)
+        c_new = x.shape[1]
+        x = x.view(n, m, c_new, -1).mean(3).mean(1)
+        return self.fc(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_official(self.prepare(x))
+
+
+class AGCNEnsemble(nn.Module):
+    """Joint + alpha * bone logits (the official ``ensemble.py`` on raw scores).
+
+    The two streams are ``joint`` and ``bone`` submodules (state-dict prefixes ``joint.`` and
+    ``bone.``); the official joint and bone files load into them together
+    (``load_checkpoint([joint_file, bone_file], model='agcn', stream='ensemble')``).
+    """
+
+    CHECKPOINT_PARTS = ("joint", "bone")
+
+    def __init__(self, layout: Layout, num_classes: int, alpha: float = 1.0, **options) -> None:
+        super().__init__()
+        self.alpha = float(alpha)
+        self.joint = AGCN(layout, num_classes, stream="joint", **options)
+        self.bone = AGCN(layout, num_classes, stream="bone", **options)
+
+    def prepare(self, x: torch.Tensor) -> torch.Tensor:
+        return self.joint.prepare(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x5 = self.joint.prepare(x)
+        return (self.joint.forward_official(x5)
+                + self.alpha * self.bone.forward_official(bone_stream(x5, self.joint._layout)))
+
+
+@register("agcn")
+def build_agcn(layout: Layout, num_classes: int, stream: str = "joint", alpha: float = 1.0,
+               **options) -> nn.Module:
+    if stream == "ensemble":
+        return AGCNEnsemble(layout, num_classes, alpha=alpha, **options)
+    return AGCN(layout, num_classes, stream=stream, **options)

@@ -1,0 +1,250 @@
+"""CTR-GCN (Chen, Zhang, Yuan, Li, Deng, Hu, ICCV 2021): channel-wise topology refinement GCN.
+
+Registered as ``ctrgcn``. Options: ``stream='joint' | 'bone'``, ``preprocess=True``,
+``window=64``, ``p_interval=0.95``, ``num_person=2``, ``width=64`` (base channels; published: 64).
+
+Parameter names follow the official ``model/ctrgcn.py`` (``adaptive=True``) so the published
+files load with ``strict=True``: ``data_bn`` (BatchNorm1d over ``m*V*3 + v*3 + c``),
+``l1..l10`` each ``gcn1`` (``PA`` initialised from the spatial labelling -- there is no fixed ``A``
+at all --, ``alpha``, three ``CTRGC`` ``convs.i.conv1..4``, ``down``, ``bn``) + ``tcn1`` (the
+multi-scale temporal convolution: two dilated (5 x 1) branches, a max-pool branch and a 1x1
+branch, ``branches.0..3``) + ``residual`` at the stride-2 layers; ``fc``. ``l1`` has no residual.
+Graph product: ``out[u] = sum_v A[u, v] x[v]`` with ``A = conv4(tanh(x1_u - x2_v)) * alpha + PA[i]``
+(the transpose of 2s-AGCN's convention).
+
+How ``forward`` reproduces the official NTU test input (SGN-style ``seq_transformation.py`` +
+``feeders/feeder_ntu.py`` at test time), on one body ``(N, T, V, 3)`` in camera metres, with
+``preprocess=True`` (default):
+
+1. frames where every value is zero are dropped (the denoising step removes frames without a
+   body);
+2. **translation**: the mid spine (joint index 1; hdm05_25: upperback) of the first remaining
+   frame is subtracted from every frame (one constant offset);
+3. **packing**: body 0 of ``(N, 3, T, V, 2)``, the second body zeros;
+4. **crop and resample**: with ``F`` the number of frames whose values do not sum to zero,
+   ``int((1 - p_interval) * F / 2)`` frames are cut from each end of the valid span and the rest is
+   linearly resampled to ``window = 64`` frames (``align_corners=False``; the official bilinear
+   interpolation with an unchanged second axis);
+5. **bone stream** (``stream='bone'``): ``bone[v] = joint[v] - joint[u]`` over the official pairs.
+
+Each step is a gather, a subtraction or a linear interpolation of the input, so forward is
+differentiable (the frame selection is a constant of the gradient). ``preprocess=False`` only
+packs the bodies (and forms bones), for clean fixed-length data.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..skeleton import Layout
+from . import graph
+from ._registry import register
+from .agcn import _bn_init, _conv_init, _widths, bone_stream, check_motion, pack_bodies
+
+__all__ = ["CTRGCN", "official_ctrgcn_input"]
+
+
+def official_ctrgcn_input(x: torch.Tensor, layout: Layout, num_person: int = 2, window: int = 64,
+                          p_interval: float = 0.95, preprocess: bool = True) -> torch.Tensor:
+    """CTR-GCN's test input ``(N, 3, window, V, M)`` from motions ``(N, T, V, 3)`` (joint stream)."""
+    if not preprocess:
+        return pack_bodies(x, num_person)
+    mid = graph.landmarks(layout)["spine_mid"]
+    nonzero = (x.detach() != 0).flatten(2).any(-1).cpu().numpy()  # (N, T)
+    out = []
+    for i in range(x.shape[0]):
+        keep = np.flatnonzero(nonzero[i])
+        if len(keep) == 0:
+            out.append(x.new_zeros(3, window, x.shape[2], num_person))
+            continue
+        clip = x[i, torch.as_tensor(keep, device=x.device)]  # (T', V, 3)
+        clip = clip - clip[0, mid]
+        valid = int((clip.detach().sum(dim=(1, 2)) != 0).sum())
+        bias = int((1 - p_interval) * valid / 2)
+        clip = clip[bias:valid - bias]
+        if clip.shape[0] == 0:
+            clip = x.new_zeros(1, x.shape[2], 3)
+        seq = clip.permute(1, 2, 0).reshape(1, -1, clip.shape[0])  # (1, V*3, L)
+        seq = F.interpolate(seq, size=window, mode="linear", align_corners=False)
+        out.append(pack_bodies(seq.view(1, x.shape[2], 3, window).permute(0, 3, 1, 2), num_person)[0])
+    return torch.stack(out)
+
+
+class TemporalConv(nn.Module):
+    def __init__(self, cin: int, cout: int, kernel_size: int, stride: int = 1, dilation: int = 1) -> None:
+        super().__init__()
+        pad = (kernel_size + (kernel_size - 1) * (dilation - 1) - 1) // 2
+        self.conv = nn.Conv2d(cin, cout, (kernel_size, 1), padding=(pad, 0), stride=(stride, 1),
+                              dilation=(dilation, 1))
+        self.bn = nn.BatchNorm2d(cout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.bn(self.conv(x))
+
+
+class MultiScaleTemporalConv(nn.Module):
+    """Branches: dilated (5 x 1) convs (d = 1, 2), max pool (3 x 1), 1x1; concatenated."""
+
+    def __init__(self, cin: int, cout: int, kernel_size: int = 5, stride: int = 1,
+                 dilations: tuple[int, ...] = (1, 2)) -> None:
+        super().__init__()
+        nb = len(dilations) + 2
+        if cout % nb:
+            raise ValueError(f"ctrgcn: {cout} channels do not split into {nb} temporal branches")
+        bc = cout // nb
+        branches: list[nn.Module] = [
+            nn.Sequential(nn.Conv2d(cin, bc, 1), nn.BatchNorm2d(bc), nn.ReLU(),
+                          TemporalConv(bc, bc, kernel_size, stride, d))
+            for d in dilations
+        ]
+        branches.append(nn.Sequential(nn.Conv2d(cin, bc, 1), nn.BatchNorm2d(bc), nn.ReLU(),
+                                      nn.MaxPool2d((3, 1), stride=(stride, 1), padding=(1, 0)),
+                                      nn.BatchNorm2d(bc)))
+        branches.append(nn.Sequential(nn.Conv2d(cin, bc, 1, stride=(stride, 1)), nn.BatchNorm2d(bc)))
+        self.branches = nn.ModuleList(branches)
+        for mod in self.modules():
+            if isinstance(mod, nn.Conv2d):
+                _conv_init(mod)
+            elif isinstance(mod, nn.BatchNorm2d):
+                nn.init.normal_(mod.weight, 1.0, 0.02)
+                nn.init.zeros_(mod.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([b(x) for b in self.branches], dim=1)
+
+
+class CTRGC(nn.Module):
+    def __init__(self, cin: int, cout: int, rel_reduction: int = 8) -> None:
+        super().__init__()
+        rel = 8 if cin in (3, 9) else max(cin // rel_reduction, 1)
+        self.conv1 = nn.Conv2d(cin, rel, 1)
+        self.conv2 = nn.Conv2d(cin, rel, 1)
+        self.conv3 = nn.Conv2d(cin, cout, 1)
+        self.conv4 = nn.Conv2d(rel, cout, 1)
+        for conv in (self.conv1, self.conv2, self.conv3, self.conv4):
+            _conv_init(conv)
+
+    def forward(self, x: torch.Tensor, a: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+        x1 = self.conv1(x).mean(-2)
+        x2 = self.conv2(x).mean(-2)
+        x3 = self.conv3(x)
+        rel = torch.tanh(x1.unsqueeze(-1) - x2.unsqueeze(-2))  # (N, R, U, V)
+        adj = self.conv4(rel) * alpha + a  # (N, C, U, V)
+        return torch.einsum("ncuv,nctv->nctu", adj, x3)
+
+
+class UnitGCN(nn.Module):
+    def __init__(self, cin: int, cout: int, a: np.ndarray) -> None:
+        super().__init__()
+        self.num_subset = a.shape[0]
+        self.convs = nn.ModuleList(CTRGC(cin, cout) for _ in range(self.num_subset))
+        if cin != cout:
+            self.down = nn.Sequential(nn.Conv2d(cin, cout, 1), nn.BatchNorm2d(cout))
+            _conv_init(self.down[0])
+            _bn_init(self.down[1], 1)
+        else:
+            self.down = nn.Identity()
+        self.PA = nn.Parameter(torch.from_numpy(a.astype(np.float32)))
+        self.alpha = nn.Parameter(torch.zeros(1))
+        self.bn = nn.BatchNorm2d(cout)
+        _bn_init(self.bn, 1e-6)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = None
+        for i in range(self.num_subset):
+            z = self.convs[i](x, self.PA[i], self.alpha)
+            y = z if y is None else y + z
+        return torch.relu(self.bn(y) + self.down(x))
+
+
+class UnitTCN(nn.Module):
+    def __init__(self, cin: int, cout: int, kernel_size: int = 1, stride: int = 1) -> None:
+        super().__init__()
+        pad = (kernel_size - 1) // 2
+        self.conv = nn.Conv2d(cin, cout, (kernel_size, 1), padding=(pad, 0), stride=(stride, 1))
+        self.bn = nn.BatchNorm2d(cout)
+        _conv_init(self.conv)
+        _bn_init(self.bn, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.bn(self.conv(x))
+
+
+class TCNGCNUnit(nn.Module):
+    def __init__(self, cin: int, cout: int, a: np.ndarray, stride: int = 1, residual: bool = True) -> None:
+        super().__init__()
+        self.gcn1 = UnitGCN(cin, cout, a)
+        self.tcn1 = MultiScaleTemporalConv(cout, cout, kernel_size=5, stride=stride)
+        if not residual:
+            self.residual = None
+        elif cin == cout and stride == 1:
+            self.residual = nn.Identity()
+        else:
+            self.residual = UnitTCN(cin, cout, kernel_size=1, stride=stride)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.tcn1(self.gcn1(x))
+        if self.residual is not None:
+            y = y + self.residual(x)
+        return torch.relu(y)
+
+
+class CTRGCN(nn.Module):
+    def __init__(self, layout: Layout, num_classes: int, stream: str = "joint", preprocess: bool = True,
+                 window: int = 64, p_interval: float = 0.95, num_person: int = 2, width: int = 64) -> None:
+        super().__init__()
+        if stream not in ("joint", "bone"):
+            raise ValueError(f"ctrgcn stream must be 'joint' or 'bone', got {stream!r}")
+        if not isinstance(window, int) or window < 1:
+            raise ValueError(f"window must be an int >= 1, got {window!r}")
+        if not 0.0 < p_interval <= 1.0:
+            raise ValueError(f"p_interval must be in (0, 1], got {p_interval!r}")
+        if not isinstance(num_person, int) or num_person < 1:
+            raise ValueError(f"num_person must be an int >= 1, got {num_person!r}")
+        if preprocess:
+            graph.landmarks(layout)
+        self._layout = layout
+        self.stream = stream
+        self.preprocess = preprocess
+        self.window = window
+        self.p_interval = float(p_interval)
+        self.num_person = num_person
+        v = layout.num_joints
+        a = graph.spatial_labelling(layout)
+        self.data_bn = nn.BatchNorm1d(num_person * 3 * v)
+        for k, (cin, cout, stride) in enumerate(_widths(width), start=1):
+            setattr(self, f"l{k}", TCNGCNUnit(cin, cout, a, stride=stride, residual=k != 1))
+        self.fc = nn.Linear(4 * width, num_classes)
+        nn.init.normal_(self.fc.weight, 0, math.sqrt(2.0 / num_classes))
+        _bn_init(self.data_bn, 1)
+
+    def prepare(self, x: torch.Tensor) -> torch.Tensor:
+        """The official network input ``(N, 3, window, V, M)`` for motions ``(N, T, V, 3)``."""
+        check_motion(x, self._layout, "ctrgcn")
+        x5 = official_ctrgcn_input(x, self._layout, self.num_person, self.window, self.p_interval,
+                                   self.preprocess)
+        return bone_stream(x5, self._layout) if self.stream == "bone" else x5
+
+    def forward_official(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, t, v, m = x.shape
+        x = x.permute(0, 4, 3, 1, 2).reshape(n, m * v * c, t)
+        x = self.data_bn(x)
+        x = x.view(n, m, v, c, t).permute(0, 1, 3, 4, 2).reshape(n * m, c, t, v)
+        for k in range(1, 11):
+            x = getattr(self, f"l{k}")(x)
+        c_new = x.shape[1]
+        x = x.view(n, m, c_new, -1).mean(3).mean(1)
+        return self.fc(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_official(self.prepare(x))
+
+
+@register("ctrgcn")
+def build_ctrgcn(layout: Layout, num_classes: int, **options) -> nn.Module:
+    return CTRGCN(layout, num_classes, **options)
