@@ -92,8 +92,9 @@ class SkeletonItem(gl.GLGraphicsItem.GLGraphicsItem):
         # 'opaque' (depth test, no blending): pyqtgraph's default 'additive' would mix two overlaid skeletons.
         self.bones = Lines(parentItem=self, mode="lines", color=self._color, width=bone_width,
                            antialias=False, glOptions="opaque")
-        self.joints = Points(parentItem=self, color=self._color, size=joint_size, pxMode=True,
-                             glOptions="opaque")
+        # Joint colours are always an (V, 4) array: pyqtgraph 0.14 keeps the "colour dirty" flag when an
+        # array colour is replaced by a tuple before the next paint, then calls .nbytes on the tuple.
+        self.joints = Points(parentItem=self, size=joint_size, pxMode=True, glOptions="opaque")
         self.trail = Lines(parentItem=self, mode="lines", width=2.0, antialias=False, glOptions="translucent")
         self.trail.hide()
         self._bone_index = np.zeros(0, dtype=np.int64)
@@ -101,6 +102,7 @@ class SkeletonItem(gl.GLGraphicsItem.GLGraphicsItem):
         self._bbuf = np.zeros((0, 3), dtype=np.float32)
         self._tbuf = np.zeros((0, 2, 3), dtype=np.float32)
         self._joint_colors: np.ndarray | None = None
+        self._base_colors = np.zeros((0, 4), dtype=np.float32)
         self.n_joints = 0
         self.bone_pairs = np.zeros((0, 2), dtype=np.int64)
 
@@ -115,7 +117,8 @@ class SkeletonItem(gl.GLGraphicsItem.GLGraphicsItem):
         self._bbuf = np.zeros((len(self._bone_index), 3), dtype=np.float32)
         self.bones.setVisible(len(b) > 0)
         self._joint_colors = None
-        self.joints.setData(color=self._color)
+        self._base_colors = np.tile(np.asarray(self._color, dtype=np.float32), (self.n_joints, 1))
+        self.joints.setData(color=self._base_colors)
 
     @property
     def color(self) -> tuple[float, ...]:
@@ -125,15 +128,17 @@ class SkeletonItem(gl.GLGraphicsItem.GLGraphicsItem):
         """Base colour (RGBA 0..1) of bones and, unless per-joint colours are set, joints."""
         self._color = tuple(float(c) for c in color)
         self.bones.setData(color=self._color)
+        self._base_colors = np.tile(np.asarray(self._color, dtype=np.float32), (self.n_joints, 1))
+        self._tbuf = np.zeros((0, 2, 3), dtype=np.float32)  # trail colours are rebuilt on the next set_trail
         if self._joint_colors is None:
-            self.joints.setData(color=self._color)
+            self.joints.setData(color=self._base_colors)
 
     def set_joint_colors(self, colors) -> None:
-        """Per-joint RGBA colours ``(V, 4)`` in 0..1, or None for the base colour."""
+        """Per-joint RGBA colours ``(V, 4)`` in 0..1, or None for the base colour (as a (V, 4) array)."""
         if colors is None:
             if self._joint_colors is not None:
                 self._joint_colors = None
-                self.joints.setData(color=self._color)
+                self.joints.setData(color=self._base_colors)
             return
         c = np.ascontiguousarray(colors, dtype=np.float32)
         if c.shape != (self.n_joints, 4):

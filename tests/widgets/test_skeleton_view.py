@@ -1,0 +1,246 @@
+"""SkeletonView: tier 1 checks item data (no rendering), tier 2 (``gl``) renders under Xvfb's Mesa."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from OpenGL import GL
+from PySide6 import QtGui
+
+from widgets.colormap import heat_rgba
+from widgets.skeleton_view import ADVERSARIAL_COLOR, BACKGROUND, ORIGINAL_COLOR, SkeletonItem, SkeletonView
+
+
+@pytest.fixture
+def view(qtbot, walk):
+    v = SkeletonView()
+    qtbot.addWidget(v)
+    original, adversarial, bones = walk
+    v.set_motions(original, adversarial, bones, fps=30)
+    return v
+
+
+# --- tier 1: item data ------------------------------------------------------------------------------
+def test_item_positions_follow_frame(view, walk):
+    original, adversarial, bones = walk
+    view.set_frame(7)
+    for item, clip in ((view.original, original), (view.adversarial, adversarial)):
+        pos = item.joints.pos
+        assert pos.dtype == np.float32 and pos.shape == (original.shape[1], 3)
+        np.testing.assert_array_equal(pos, clip[7])
+        bpos = item.bones.pos
+        assert bpos.dtype == np.float32 and bpos.shape == (2 * len(bones), 3)
+        np.testing.assert_array_equal(bpos.reshape(-1, 2, 3), pos[bones])
+        assert item.bones.mode == "lines"
+
+
+def test_items_are_built_once_and_reused(view, walk):
+    items = (view.original, view.adversarial, view.original.joints, view.original.bones, view.floor)
+    top_level = list(view.gl_view.items)
+    buf = view.original.joints.pos
+    for i in range(5):
+        view.set_frame(i)
+    view.set_mode("side")
+    view.set_adversarial(walk[1] * 1.01)
+    view.set_trails(True)
+    assert (view.original, view.adversarial, view.original.joints, view.original.bones, view.floor) == items
+    assert view.gl_view.items == top_level
+    assert view.original.joints.pos is buf  # same float32 buffer, rewritten in place
+
+
+def test_bone_lines_are_not_additive(view):
+    # pyqtgraph's default 'additive' blending mixes two overlaid skeletons' colours
+    for item in (view.original, view.adversarial):
+        for child in (item.joints, item.bones):
+            opts = child._GLGraphicsItem__glOpts
+            assert opts[GL.GL_DEPTH_TEST] is True and opts[GL.GL_BLEND] is False
+
+
+def test_set_frame_clamps(view, walk):
+    view.set_frame(10_000)
+    assert view.frame == walk[0].shape[0] - 1
+    view.set_frame(-3)
+    assert view.frame == 0
+
+
+def test_side_by_side_offsets_items_not_data(view, walk):
+    view.set_frame(3)
+    p = QtGui.QVector3D(0.0, 1.0, 0.0)
+    assert view.original.transform().map(p) == p
+    view.set_mode("side")
+    left = view.original.transform().map(p).x()
+    right = view.adversarial.transform().map(p).x()
+    assert left < 0 < right
+    np.testing.assert_array_equal(view.original.joints.pos, walk[0][3])
+    view.set_mode("overlay")
+    assert view.adversarial.transform().map(p) == p
+    with pytest.raises(ValueError, match="mode"):
+        view.set_mode("stacked")
+
+
+def test_heat_colours_and_legend(view, walk):
+    original, adversarial, _ = walk
+    disp = np.linalg.norm(adversarial - original, axis=2)
+    view.set_frame(12)
+    colors = view.adversarial.joints.color
+    assert isinstance(colors, np.ndarray) and colors.shape == (original.shape[1], 4)
+    np.testing.assert_allclose(colors, heat_rgba(disp[12], 0.0, disp.max()), atol=1e-6)
+    assert view._legend.visible()
+    view.set_heat(False)
+    np.testing.assert_allclose(view.adversarial.joints.color, np.tile(ADVERSARIAL_COLOR, (16, 1)), atol=1e-6)
+    assert not view._legend.visible()
+
+
+def test_adversarial_none_hides_it(view, walk):
+    view.set_adversarial(None)
+    assert not view.adversarial.visible() and view.displacement is None
+    view.set_adversarial(walk[1])
+    assert view.adversarial.visible() and view.displacement.shape == walk[0].shape[:2]
+
+
+def test_trails(view, walk):
+    original = walk[0]
+    view.set_trails(True, length=5)
+    view.set_frame(20)
+    leaves = view._trail_joints
+    seg = view.original.trail.pos.reshape(5, len(leaves), 2, 3)
+    assert view.original.trail.visible()
+    np.testing.assert_array_equal(seg[-1, :, 1], original[20, leaves])
+    np.testing.assert_array_equal(seg[0, :, 0], original[15, leaves])
+    view.set_frame(0)  # before the trail's start: clamped, fixed shape
+    assert view.original.trail.pos.shape == (5 * len(leaves) * 2, 3)
+    view.set_trails(False)
+    assert not view.original.trail.visible()
+
+
+def test_invalid_input_raises(qtbot, walk):
+    v = SkeletonView()
+    qtbot.addWidget(v)
+    original, adversarial, bones = walk
+    with pytest.raises(ValueError, match=r"\(T, V, 3\)"):
+        v.set_motions(original[..., :2], None, bones)
+    with pytest.raises(ValueError, match="differs"):
+        v.set_motions(original, adversarial[:10], bones)
+    with pytest.raises(ValueError, match="bones"):
+        v.set_motions(original, None, bones + 100)
+    with pytest.raises(ValueError, match="camera preset"):
+        v.set_camera_preset("back")
+
+
+def test_camera_presets(view):
+    view.set_camera_preset("front")
+    assert (view.camera()["elevation"], view.camera()["azimuth"]) == (5.0, -90.0)
+    view.set_camera_preset("top")
+    assert view.camera()["elevation"] == 90.0
+    view.camera_buttons["reset"].click()
+    assert view.camera()["azimuth"] == -60.0
+
+
+def test_controls_drive_the_view(view, qtbot):
+    with qtbot.waitSignal(view.mode_changed, timeout=1000) as sig:
+        view.mode_combo.setCurrentIndex(1)
+    assert sig.args == ["side"] and view.mode == "side"
+    view.trails_check.setChecked(True)
+    assert view.original.trail.visible()
+
+
+def test_skeleton_item_standalone():
+    item = SkeletonItem(ORIGINAL_COLOR)
+    item.set_topology(np.array([[0, 1], [1, 2]]), 3)
+    pose = np.array([[0, 0, 0], [0, 1, 0], [1, 1, 0]], np.float32)
+    item.set_pose(pose)
+    np.testing.assert_array_equal(item.bones.pos, pose[[0, 1, 1, 2]])
+    with pytest.raises(ValueError):
+        item.set_joint_colors(np.zeros((2, 4)))
+
+
+# --- tier 2: rendering -----------------------------------------------------------------------------
+def _show(qtbot, v: SkeletonView, size=(420, 320)):
+    v.resize(*size)
+    with qtbot.waitExposed(v):
+        v.show()
+    v.reset_camera()
+
+
+def _screen_points(v: SkeletonView, points: np.ndarray) -> np.ndarray:
+    """Project data-space points (N, 3) of the original skeleton to framebuffer pixels (N, 2)."""
+    glv = v.gl_view
+    w, h = glv.width(), glv.height()
+    region = (0, 0, w, h)
+    mvp = glv.projectionMatrix(region, region) * glv.viewMatrix() * v._world.transform()
+    mvp = mvp * v.original.transform()
+    out = []
+    for p in points:
+        q = mvp.map(QtGui.QVector3D(*map(float, p)))
+        out.append(((q.x() + 1) / 2 * w, (1 - q.y()) / 2 * h))
+    return np.array(out)
+
+
+def _not_background(img: np.ndarray) -> np.ndarray:
+    return np.abs(img[..., :3].astype(int) - np.array(BACKGROUND)).sum(axis=2) > 40
+
+
+@pytest.mark.gl
+def test_renders_skeleton_where_joints_project(qtbot, walk):
+    original, _, bones = walk
+    v = SkeletonView()
+    qtbot.addWidget(v)
+    v.set_motions(original, None, bones, 30)
+    v.set_grid_visible(False)
+    _show(qtbot, v)
+    img = v.grab_array()
+    assert img.shape == (v.gl_view.height(), v.gl_view.width(), 4)
+    mask = _not_background(img)
+    assert 200 < mask.sum() < 0.5 * mask.size
+    hits = 0
+    for x, y in _screen_points(v, original[0]):
+        xi, yi = int(round(x)), int(round(y))
+        assert 0 <= xi < img.shape[1] and 0 <= yi < img.shape[0]
+        hits += mask[max(yi - 3, 0): yi + 4, max(xi - 3, 0): xi + 4].any()
+    assert hits == original.shape[1]
+    # and nothing but background far from the skeleton (left edge strip)
+    assert not mask[:, :10].any()
+
+
+@pytest.mark.gl
+def test_pixels_change_between_frames(qtbot, view):
+    _show(qtbot, view)
+    view.set_frame(0)
+    a = view.grab_array()
+    view.set_frame(15)
+    b = view.grab_array()
+    changed = np.abs(a.astype(int) - b.astype(int)).sum(axis=2) > 30
+    assert changed.sum() > 100
+
+
+@pytest.mark.gl
+def test_side_by_side_renders_both_colours(qtbot, view):
+    view.set_heat(False)
+    view.set_mode("side")
+    view.set_camera_preset("front")
+    _show(qtbot, view)
+    view.set_camera_preset("front")
+    img = view.grab_array()[..., :3].astype(int)
+
+    def near(color):
+        return np.abs(img - np.array(color[:3]) * 255).sum(axis=2) < 60
+
+    blue_x = np.nonzero(near(ORIGINAL_COLOR))[1]
+    pink_x = np.nonzero(near(ADVERSARIAL_COLOR))[1]
+    assert blue_x.size > 100 and pink_x.size > 100
+    assert blue_x.mean() < img.shape[1] / 2 < pink_x.mean()
+
+
+@pytest.mark.gl
+def test_two_views_in_two_windows_both_render(qtbot, walk):
+    """pyqtgraph caches shader programs per class; our items cache them per GL share group."""
+    original, adversarial, bones = walk
+    views = []
+    for _ in range(2):
+        v = SkeletonView()
+        qtbot.addWidget(v)
+        v.set_motions(original, adversarial, bones, 30)
+        _show(qtbot, v, size=(300, 240))
+        views.append(v)
+    for v in views:
+        assert _not_background(v.grab_array()).sum() > 200
