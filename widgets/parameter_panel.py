@@ -12,7 +12,11 @@ from PySide6.QtCore import Qt, Signal
 
 __all__ = ["DEFAULT_PARAMS", "PARAM_KEYS", "ParameterPanel", "SliderSpin"]
 
-STRATEGIES = (("ab", "AB (any but the true class)"), ("abn", "ABN (one of the top N)"), ("sa", "SA (target class)"))
+STRATEGIES = (
+    ("ab", "AB (any but the true class)"),
+    ("abn", "ABN (one of the top N)"),
+    ("sa", "SA (target class)"),
+)
 PERCEPTUAL = ("smart", "l2", "l2_acc", "l2_bone")
 CLASSIFICATION = ("ce", "margin")
 
@@ -208,11 +212,14 @@ class ParameterPanel(QtWidgets.QWidget):
         layout.addWidget(self.progress)
         layout.addStretch(1)
 
-        for sig in (self.strategy_combo.currentIndexChanged, self.target_combo.currentIndexChanged,
-                    self.perceptual_combo.currentIndexChanged, self.classification_combo.currentIndexChanged,
-                    self.top_n_spin.valueChanged, self.iterations_spin.valueChanged, self.seed_spin.valueChanged,
-                    self.lr_spin.valueChanged, self.keep_going_check.toggled, self.w_edit.valueChanged,
-                    self.alpha_edit.valueChanged, *(e.valueChanged for e in self.beta_edits)):
+        edits = (
+            self.strategy_combo.currentIndexChanged, self.target_combo.currentIndexChanged,
+            self.perceptual_combo.currentIndexChanged, self.classification_combo.currentIndexChanged,
+            self.top_n_spin.valueChanged, self.iterations_spin.valueChanged, self.seed_spin.valueChanged,
+            self.lr_spin.valueChanged, self.keep_going_check.toggled, self.w_edit.valueChanged,
+            self.alpha_edit.valueChanged, *(e.valueChanged for e in self.beta_edits),
+        )
+        for sig in edits:
             sig.connect(self._on_edited)
         self.run_button.clicked.connect(self.run_requested)
         self.stop_button.clicked.connect(self.stop_requested)

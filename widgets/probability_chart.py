@@ -74,15 +74,17 @@ class ProbabilityBars(pg.PlotWidget):
         y = np.arange(n - 1, -1, -1, dtype=np.float64)  # first row at the top
         widths = np.nan_to_num(p[rows], nan=0.0)
 
-        key = (tuple(rows), clean, target, None if class_names is None else tuple(class_names[c] for c in rows))
+        shown_names = None if class_names is None else tuple(str(class_names[c]) for c in rows)
+        key = (tuple(rows), clean, target, shown_names)
         if key != self._style_key:
             brushes = []
             for c in rows:
                 color = CLEAN_COLOR if c == clean else TARGET_COLOR if c == target else OTHER_COLOR
                 brushes.append(pg.mkBrush(color))
             pens = [pg.mkPen(None)] * n
-            self.bars.setOpts(x0=np.zeros(n), y=y, height=BAR_HEIGHT, width=widths, brushes=brushes, pens=pens)
-            names = [str(c) if class_names is None else str(class_names[c]) for c in rows]
+            self.bars.setOpts(x0=np.zeros(n), y=y, height=BAR_HEIGHT, width=widths, brushes=brushes,
+                              pens=pens)
+            names = [str(c) for c in rows] if shown_names is None else list(shown_names)
             self.plotItem.getAxis("left").setTicks([list(zip(y.tolist(), names, strict=True)), []])
             self.plotItem.setYRange(-0.6, n - 0.4, padding=0.0)
             self._set_label_count(n)
