@@ -1,0 +1,154 @@
+"""Motion datasets from the formats researchers bring: one :class:`MotionDataset`, many loaders.
+
+``load(path, **options)`` detects the format from the path (file or folder) and calls one of the
+per-format loaders, which can also be called directly:
+
+========================  ==========================================================================
+``smart_npz``             :func:`load_smart_npz` -- the SMART authors' normalised HDM05 clips
+``workbench_npz``         :func:`load_workbench_npz` -- our own file, written by :func:`save`
+``amc``                   :func:`load_amc` -- one ASF/AMC take (HDM05, CMU)
+``amc_folder``            :func:`load_amc_folder` -- ASF/AMC takes in per-class sub-folders
+``bvh``                   :func:`load_bvh` -- one BVH take
+``bvh_folder``            :func:`load_bvh_folder` -- BVH takes in per-class sub-folders
+``mhad``                  :func:`load_mhad` -- Berkeley MHAD ``skl_sXX_aYY_rZZ.bvh`` (file or folder)
+``ntu_skeleton``          :func:`load_ntu_skeleton` -- NTU RGB+D raw ``.skeleton`` (file or folder)
+``ntu_npy``               :func:`load_ntu_npy` -- ST-GCN / 2s-AGCN ``*_data_joint.npy`` + label ``.pkl``
+========================  ==========================================================================
+
+Motions are float32 ``(N, T, V, 3)`` in metres on ``hdm05_25`` (mocap formats) or ``ntu25`` (NTU).
+Text formats are parsed once and cached by content (see :func:`engine.datasets._cache.cache_root`;
+``cache=False`` turns it off, ``cache_dir=`` moves it). Bad input raises
+:class:`engine.errors.DatasetError` naming the file, the line or frame and what was expected.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DatasetError
+from ._cache import cache_root
+from ._dataset import MotionDataset
+from .io import load_smart_npz, load_workbench_npz, save
+from .loaders import (
+    load_amc,
+    load_amc_folder,
+    load_bvh,
+    load_bvh_folder,
+    load_mhad,
+    load_ntu_npy,
+    load_ntu_skeleton,
+)
+
+__all__ = [
+    "MotionDataset",
+    "load",
+    "save",
+    "formats",
+    "detect_format",
+    "cache_root",
+    "load_smart_npz",
+    "load_workbench_npz",
+    "load_amc",
+    "load_amc_folder",
+    "load_bvh",
+    "load_bvh_folder",
+    "load_mhad",
+    "load_ntu_skeleton",
+    "load_ntu_npy",
+]
+
+_LOADERS = {
+    "smart_npz": load_smart_npz,
+    "workbench_npz": load_workbench_npz,
+    "amc": load_amc,
+    "amc_folder": load_amc_folder,
+    "bvh": load_bvh,
+    "bvh_folder": load_bvh_folder,
+    "mhad": load_mhad,
+    "ntu_skeleton": load_ntu_skeleton,
+    "ntu_npy": load_ntu_npy,
+}
+
+
+def formats() -> list[str]:
+    """Names of the supported formats (the ``format=`` values of :func:`load`), sorted."""
+    return sorted(_LOADERS)
+
+
+def _has(root: Path, pattern: str) -> bool:
+    return next(iter(root.rglob(pattern)), None) is not None
+
+
+def detect_format(path: str | os.PathLike) -> str:
+    """The format name for ``path`` (see :func:`formats`)."""
+    p = Path(path)
+    if p.is_dir():
+        if _has(p, "*.amc"):
+            return "amc_folder"
+        if _has(p, "skl_s*_a*_r*.bvh"):
+            return "mhad"
+        if _has(p, "*.bvh"):
+            return "bvh_folder"
+        if _has(p, "*.skeleton"):
+            return "ntu_skeleton"
+        raise DatasetError(
+            f"{p}: no dataset files found in it; expected .amc, .bvh or .skeleton files "
+            "(in class sub-folders)"
+        )
+    if not p.is_file():
+        raise DatasetError(f"{p}: no such file or folder")
+    ext = p.suffix.lower()
+    if ext == ".amc":
+        return "amc"
+    if ext == ".bvh":
+        return "mhad" if p.stem.lower().startswith("skl_s") else "bvh"
+    if ext == ".skeleton":
+        return "ntu_skeleton"
+    if ext == ".npy":
+        return "ntu_npy"
+    if ext == ".npz":
+        try:
+            with np.load(p, allow_pickle=False) as z:
+                keys = set(z.files)
+        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+            raise DatasetError(f"{p}: not a readable npz file ({exc})") from None
+        if "format" in keys and "motions" in keys:
+            return "workbench_npz"
+        if {"clips", "classes"} <= keys:
+            return "smart_npz"
+        raise DatasetError(
+            f"{p}: npz with arrays {sorted(keys)[:10]}; expected a workbench dataset (motions, format) "
+            "or SMART clips + classes"
+        )
+    if ext == ".asf":
+        raise DatasetError(f"{p}: an ASF is a skeleton only; open the .amc motion (or its folder)")
+    raise DatasetError(
+        f"{p}: unknown dataset file type {ext or '(none)'!r}; expected one of .npz .amc .bvh .skeleton .npy"
+    )
+
+
+def load(path: str | os.PathLike, *, format: str | None = None, **options) -> MotionDataset:  # noqa: A002
+    """Open a dataset file or folder; the format is detected unless ``format`` names it.
+
+    ``options`` go to the format's loader (e.g. ``window``, ``stride``, ``centre``, ``face``,
+    ``skip_bad``, ``cache``, ``cache_dir``); an option the loader does not take raises
+    :class:`DatasetError`.
+    """
+    fmt = format or detect_format(path)
+    if fmt not in _LOADERS:
+        raise DatasetError(f"unknown dataset format {fmt!r}; known: {formats()}")
+    loader = _LOADERS[fmt]
+    import inspect
+
+    params = inspect.signature(loader).parameters
+    unknown = [k for k in options if k not in params]
+    if unknown:
+        raise DatasetError(
+            f"{path}: the {fmt} loader takes no option(s) {unknown}; it takes "
+            f"{[k for k in params if k != 'path']}"
+        )
+    return loader(path, **options)
