@@ -8,8 +8,10 @@
 from . import (
     agcn,  # noqa: F401  (registers "agcn")
     ctrgcn,  # noqa: F401  (registers "ctrgcn")
+    dgnn,  # noqa: F401  (registers "dgnn")
     hrnn,  # noqa: F401  (registers "hrnn")
     mlp,  # noqa: F401  (registers "mlp")
+    msg3d,  # noqa: F401  (registers "msg3d")
     stgcn,  # noqa: F401  (registers "stgcn")
 )
 from ._registry import create, names, register

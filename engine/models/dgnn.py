@@ -1,0 +1,379 @@
+"""DGNN: directed graph neural network over joints and bones (Shi, Zhang, Cheng, Lu, CVPR 2019).
+
+The skeleton is a directed acyclic graph whose vertices are the joints and whose edges are the
+bones, pointing away from the centre joint. Each block updates every vertex from its own features
+and the aggregated features of its outgoing and incoming edges, and every edge from its own
+features and those of its source and target vertex (learnable incidence matrices ``source_M`` and
+``target_M``), then applies one temporal convolution shared by the vertex and edge streams.
+
+The layer names and shapes follow the public PyTorch implementation the paper's results are
+usually reproduced with (``kenziyuliu/DGNN-PyTorch``: the authors released no code), so its
+published NTU-60 cross-subject checkpoint loads with ``strict=True``.
+
+What ``forward`` does with a motion ``(N, T, V, 3)`` in metres (``preprocess=True``, the default,
+reproduces the repository's NTU test pipeline; it is the 2s-AGCN ``pre_normalization``):
+
+1. zero-pad the clip to ``frames`` (300) frames -- a longer clip is kept whole;
+2. null frames (:func:`fill_null_frames`): if the first frame is empty the non-empty frames move to
+   the front; the empty tail is filled by repeating the clip cyclically (``out[t] = x[t mod L]``);
+3. centring (:func:`centre_frames`): every frame subtracts its own mid-spine joint (``ntu25`` joint
+   1; the ``spine_mid`` landmark of :mod:`.graph` elsewhere); joints that were exactly zero stay zero;
+4. two rotations (:func:`align_axes`) fixed by frame 0: spine base -> mid spine onto +z, then left
+   -> right shoulder onto +x, each the single rotation about ``v x axis`` by the angle between them
+   (identity when that axis or angle is below 1e-6, as in the official ``rotation_matrix``);
+5. the bone stream inside ``forward``: slot ``v`` holds ``joint[v] - joint[u]`` for the pairs of
+   :func:`.graph.bone_pairs` (the 2s-AGCN ``gen_bone_data`` list on ``ntu25``; the centre's slot is
+   zero), fed **in slot order** -- not in the order of the incidence-matrix columns, exactly as the
+   repository does (its hand bones differ from its directed edges; we reproduce, not fix, that);
+6. a zero second body is packed beside the first, ``(N, 3, T, V, 2)``, and ``data_bn_v`` /
+   ``data_bn_e`` normalise channel ``m * 3V + 3v + c``.
+
+Every step is differentiable in the input; the data-dependent choices (which frames are empty) are
+index selections. ``preprocess=False`` skips steps 1-4 (for demo training on clean, normalised data);
+the bone stream and the two-body packing are part of the model and always happen.
+``stream="motion"`` feeds the temporal differences of joints and bones instead (the repository's
+motion stream: ``x[t+1] - x[t]``, last frame zero).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import LayoutMismatchError
+from ..skeleton import Layout
+from . import graph
+from ._registry import register
+
+__all__ = [
+    "DGNN", "align_axes", "bone_stream", "centre_frames", "fill_null_frames", "motion_stream",
+    "pad_frames", "pack_two_bodies", "pre_normalize",
+]
+
+DEFAULT_CHANNELS = (64, 64, 64, 64, 128, 128, 128, 256, 256, 256)
+
+# The repository's 25 directed edges (source, target), 0-based, in incidence-matrix column order:
+# pointing away from the centre joint 20, plus a self-loop on the centre.
+NTU_DIRECTED_EDGES = (
+    (0, 12), (0, 16), (1, 0), (2, 3), (4, 5), (5, 6), (6, 7), (7, 21), (7, 22), (8, 9), (9, 10),
+    (10, 11), (11, 23), (11, 24), (12, 13), (13, 14), (14, 15), (16, 17), (17, 18), (18, 19),
+    (20, 1), (20, 2), (20, 4), (20, 8), (20, 20),
+)
+
+
+# -- the 2s-AGCN family's preprocessing, in torch ----------------------------------------------------
+def check_motion(x: torch.Tensor, lay: Layout, model: str) -> None:
+    """Raise unless ``x`` is a float ``(N, T, V, 3)`` motion in layout ``lay``."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{model}: expected a torch.Tensor, got {type(x).__name__}")
+    if x.ndim != 4:
+        raise LayoutMismatchError(
+            f"{model}: expected motions (N, T, {lay.num_joints}, 3), got shape {tuple(x.shape)}"
+        )
+    lay.check_motion_shape(tuple(x.shape), what=f"{model} input")
+    if x.shape[1] < 1:
+        raise ValueError(f"{model}: the clip has no frames")
+
+
+def pad_frames(x: torch.Tensor, frames: int) -> torch.Tensor:
+    """Zero-pad ``(N, T, V, 3)`` along time to ``frames`` frames (a longer clip is returned as is)."""
+    t = x.shape[1]
+    if t >= frames:
+        return x
+    return F.pad(x, (0, 0, 0, 0, 0, frames - t))
+
+
+def fill_null_frames(x: torch.Tensor) -> torch.Tensor:
+    """The official null-frame padding of one body, per sample of ``(N, T, V, 3)``.
+
+    A frame is empty when its values sum to 0 (the official test). If frame 0 is empty, all
+    non-empty frames move to the front in order. Then, with ``L`` the index after the last non-empty
+    frame, frames ``L..T-1`` become ``x[t mod L]`` (the clip repeated cyclically). An all-empty
+    sample stays zero. Differentiable: the output is a gather of input frames.
+    """
+    n, t, v, c = x.shape
+    with torch.no_grad():
+        valid = x.sum(dim=(2, 3)) != 0  # (N, T)
+        ar = torch.arange(t, device=x.device)
+        compact = ~valid[:, 0]  # first frame empty: move the non-empty frames to the front
+        key = torch.where(compact[:, None] & ~valid, ar + t, ar.expand(n, t))
+        order = torch.argsort(key, dim=1, stable=True)
+        count = valid.sum(1)
+        last = t - torch.argmax(valid.flip(1).to(torch.int64), dim=1)  # index after the last valid
+        last = torch.where(valid.any(1), last, torch.zeros_like(last))
+        length = torch.where(compact, count, last)  # (N,)
+        src = torch.where(ar[None] < length[:, None], ar[None], ar[None] % length.clamp(min=1)[:, None])
+        idx = order.gather(1, src)
+    return x.gather(1, idx[:, :, None, None].expand(n, t, v, c))
+
+
+def centre_frames(x: torch.Tensor, joint: int) -> torch.Tensor:
+    """Subtract, frame by frame, joint ``joint`` of the same frame; joints that are exactly zero
+    (their coordinates sum to 0, the official mask) stay zero."""
+    with torch.no_grad():
+        mask = (x.sum(-1, keepdim=True) != 0).to(x.dtype)
+    return (x - x[:, :, joint:joint + 1, :]) * mask
+
+
+def _rotation_onto(v: torch.Tensor, axis: int) -> torch.Tensor:
+    """``(N, 3, 3)`` rotations taking ``v`` (N, 3) onto the unit ``axis`` by the single rotation
+    about ``v x axis`` (Rodrigues), identity where the official code returns one
+    (``|v|_1 < 1e-6``, ``|v x axis|_1 < 1e-6`` or an angle below 1e-6). Float64, differentiable."""
+    v = v.to(torch.float64)
+    e = torch.zeros(3, dtype=torch.float64, device=v.device)
+    e[axis] = 1.0
+    e = e.expand_as(v)
+    norm = v.norm(dim=-1, keepdim=True)
+    vu = v / norm.clamp(min=1e-300)
+    w = torch.linalg.cross(vu, e, dim=-1)  # sin(theta) * unit axis
+    cos = (vu * e).sum(-1)
+    zero = torch.zeros_like(cos)
+    k = torch.stack([
+        torch.stack([zero, -w[:, 2], w[:, 1]], -1),
+        torch.stack([w[:, 2], zero, -w[:, 0]], -1),
+        torch.stack([-w[:, 1], w[:, 0], zero], -1),
+    ], dim=-2)
+    eye = torch.eye(3, dtype=torch.float64, device=v.device).expand(v.shape[0], 3, 3)
+    rot = eye + k + (k @ k) / (1.0 + cos).clamp(min=1e-12)[:, None, None]
+    with torch.no_grad():
+        raw_axis = torch.linalg.cross(v, e, dim=-1)
+        identity = ((v.abs().sum(-1) < 1e-6) | (raw_axis.abs().sum(-1) < 1e-6)
+                    | (cos > math.cos(1e-6)))
+    return torch.where(identity[:, None, None], eye, rot)
+
+
+def align_axes(x: torch.Tensor, lay: Layout) -> torch.Tensor:
+    """The two official rotations, fixed by frame 0 of each sample: spine base -> mid spine onto +z,
+    then (on the result) left -> right shoulder onto +x, applied to every joint of every frame."""
+    lm = graph.landmarks(lay)
+    r = _rotation_onto(x[:, 0, lm["spine_mid"]] - x[:, 0, lm["spine_base"]], 2).to(x.dtype)
+    x = torch.einsum("nij,ntvj->ntvi", r, x)
+    r = _rotation_onto(x[:, 0, lm["right_shoulder"]] - x[:, 0, lm["left_shoulder"]], 0).to(x.dtype)
+    return torch.einsum("nij,ntvj->ntvi", r, x)
+
+
+def pre_normalize(x: torch.Tensor, lay: Layout, frames: int = 300, null_frames: str = "first",
+                  centre: bool = True, rotate: bool = True) -> torch.Tensor:
+    """The 2s-AGCN family's ``pre_normalization`` of one body ``(N, T, V, 3)`` -> ``(N, T', V, 3)``.
+
+    ``T' = max(T, frames)``. ``null_frames="first"`` fills null frames before centring (2s-AGCN,
+    MS-G3D, DGNN); ``"last"`` after the rotations (AS-GCN, whose loader repeat-pads when it reads a
+    sample); ``"none"`` leaves the zero padding.
+    """
+    if null_frames not in ("first", "last", "none"):
+        raise ValueError(f"null_frames must be 'first', 'last' or 'none', got {null_frames!r}")
+    x = pad_frames(x, frames)
+    if null_frames == "first":
+        x = fill_null_frames(x)
+    if centre:
+        x = centre_frames(x, graph.landmarks(lay)["spine_mid"])
+    if rotate:
+        x = align_axes(x, lay)
+    if null_frames == "last":
+        x = fill_null_frames(x)
+    return x
+
+
+def bone_stream(x: torch.Tensor, lay: Layout) -> torch.Tensor:
+    """Bones in slot order: ``out[..., v, :] = x[..., v, :] - x[..., u, :]`` for :func:`.graph.bone_pairs`."""
+    pairs = graph.bone_pairs(lay)
+    partner = torch.as_tensor(pairs[:, 1], device=x.device)
+    return x - x.index_select(-2, partner)
+
+
+def motion_stream(x: torch.Tensor) -> torch.Tensor:
+    """Temporal difference along dim 1: ``x[t+1] - x[t]``, last frame zero."""
+    return F.pad(x[:, 1:] - x[:, :-1], (0, 0, 0, 0, 0, 1))
+
+
+def pack_two_bodies(x: torch.Tensor, num_person: int = 2) -> torch.Tensor:
+    """``(N, T, V, C)`` -> ``(N, M, T, V, C)`` with the motion as body 0 and zero bodies after it."""
+    if num_person < 1:
+        raise ValueError(f"num_person must be >= 1, got {num_person}")
+    if num_person == 1:
+        return x[:, None]
+    zeros = x.new_zeros((x.shape[0], num_person - 1) + tuple(x.shape[1:]))
+    return torch.cat([x[:, None], zeros], dim=1)
+
+
+def data_bn_mvc(bn: nn.BatchNorm1d, x: torch.Tensor) -> torch.Tensor:
+    """``data_bn`` over channel ``m*V*C + v*C + c``: ``(N, M, T, V, C)`` -> ``(N*M, C, T, V)``."""
+    n, m, t, v, c = x.shape
+    y = x.permute(0, 1, 3, 4, 2).reshape(n, m * v * c, t)
+    y = bn(y)
+    return y.view(n, m, v, c, t).permute(0, 1, 3, 4, 2).reshape(n * m, c, t, v)
+
+
+# -- DGNN layers -----------------------------------------------------------------------------------
+def directed_edges(lay: Layout) -> np.ndarray:
+    """``(V, 2)`` directed edges ``(source, target)`` in incidence-column order.
+
+    ``ntu25``: the repository's list. Other layouts: the outward edges of :func:`.graph.inward_edges`
+    sorted by (source, target), plus a self-loop on the centre, so that there are as many edges as
+    joints (the bone slots).
+    """
+    if lay.name == "ntu25":
+        return np.asarray(NTU_DIRECTED_EDGES, dtype=np.int64)
+    out = sorted((int(j), int(i)) for i, j in graph.inward_edges(lay))
+    c = graph.center(lay)
+    edges = np.asarray(out + [(c, c)], dtype=np.int64)
+    if len(edges) != lay.num_joints:
+        raise LayoutMismatchError(
+            f"dgnn: layout {lay.name!r} gives {len(edges)} directed edges for {lay.num_joints} joints"
+        )
+    return edges
+
+
+def incidence(lay: Layout) -> tuple[np.ndarray, np.ndarray]:
+    """Initial ``source_M`` and ``target_M`` ``(V, E)``: ``1/deg(v)`` on each incidence, + 1e-6."""
+    edges = directed_edges(lay)
+    v, e = lay.num_joints, len(edges)
+    src = np.zeros((v, e), dtype=np.float64)
+    tgt = np.zeros((v, e), dtype=np.float64)
+    for k, (s, t) in enumerate(edges):
+        src[s, k] = 1.0
+        tgt[t, k] = 1.0
+    deg = (src + tgt).sum(1, keepdims=True)
+    deg[deg == 0] = 1.0
+    return (src / deg + 1e-6).astype(np.float32), (tgt / deg + 1e-6).astype(np.float32)
+
+
+class _TemporalConv(nn.Module):
+    def __init__(self, cin: int, cout: int, kernel: int = 9, stride: int = 1) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, (kernel, 1), padding=((kernel - 1) // 2, 0), stride=(stride, 1))
+        self.bn = nn.BatchNorm2d(cout)
+        nn.init.kaiming_normal_(self.conv.weight, mode="fan_out")
+        nn.init.zeros_(self.conv.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.bn(self.conv(x))
+
+
+class _BiTemporalConv(nn.Module):
+    """One temporal convolution applied to both the vertex and the edge stream (shared weights)."""
+
+    def __init__(self, cin: int, cout: int, kernel: int = 9, stride: int = 1) -> None:
+        super().__init__()
+        self.tempconv = _TemporalConv(cin, cout, kernel, stride)
+
+    def forward(self, fv: torch.Tensor, fe: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.tempconv(fv), self.tempconv(fe)
+
+
+class _DGNBlock(nn.Module):
+    def __init__(self, cin: int, cout: int, source_m: np.ndarray, target_m: np.ndarray) -> None:
+        super().__init__()
+        self.source_M = nn.Parameter(torch.from_numpy(source_m.copy()))
+        self.target_M = nn.Parameter(torch.from_numpy(target_m.copy()))
+        self.H_v = nn.Linear(3 * cin, cout)
+        self.H_e = nn.Linear(3 * cin, cout)
+        self.bn_v = nn.BatchNorm2d(cout)
+        self.bn_e = nn.BatchNorm2d(cout)
+
+    def forward(self, fv: torch.Tensor, fe: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        # fv (N, C, T, V) vertices, fe (N, C, T, E) edges; channel groups [self, via source, via target]
+        fe_src = torch.einsum("ncte,ve->nctv", fe, self.source_M)
+        fe_tgt = torch.einsum("ncte,ve->nctv", fe, self.target_M)
+        hv = torch.cat([fv, fe_src, fe_tgt], dim=1).permute(0, 2, 3, 1)
+        hv = F.relu(self.bn_v(self.H_v(hv).permute(0, 3, 1, 2)))
+        fv_src = torch.einsum("nctv,ve->ncte", fv, self.source_M)
+        fv_tgt = torch.einsum("nctv,ve->ncte", fv, self.target_M)
+        he = torch.cat([fe, fv_src, fv_tgt], dim=1).permute(0, 2, 3, 1)
+        he = F.relu(self.bn_e(self.H_e(he).permute(0, 3, 1, 2)))
+        return hv, he
+
+
+class _GraphTemporalConv(nn.Module):
+    def __init__(self, cin: int, cout: int, source_m: np.ndarray, target_m: np.ndarray,
+                 stride: int = 1, residual: bool = True, kernel: int = 9) -> None:
+        super().__init__()
+        self.dgn = _DGNBlock(cin, cout, source_m, target_m)
+        self.tcn = _BiTemporalConv(cout, cout, kernel, stride)
+        self._res = "none" if not residual else ("identity" if cin == cout and stride == 1 else "conv")
+        if self._res == "conv":
+            self.residual = _BiTemporalConv(cin, cout, kernel, stride)
+
+    def forward(self, fv: torch.Tensor, fe: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self._res == "conv":
+            rv, re = self.residual(fv, fe)
+        elif self._res == "identity":
+            rv, re = fv, fe
+        else:
+            rv = re = 0.0
+        fv, fe = self.dgn(fv, fe)
+        fv, fe = self.tcn(fv, fe)
+        return F.relu(fv + rv), F.relu(fe + re)
+
+
+class DGNN(nn.Module):
+    """DGNN on motions ``(N, T, V, 3)`` in metres; see the module docstring for the input pipeline.
+
+    ``channels``: widths of the blocks ``l1..lK`` (default the published ten); a block whose width
+    differs from the previous one (except ``l1``) has temporal stride 2 and a convolutional residual.
+    """
+
+    def __init__(self, layout: Layout, num_classes: int, channels: tuple[int, ...] = DEFAULT_CHANNELS,
+                 preprocess: bool = True, frames: int = 300, stream: str = "spatial",
+                 num_person: int = 2) -> None:
+        super().__init__()
+        channels = tuple(int(c) for c in channels)
+        if not channels or min(channels) < 1:
+            raise ValueError(f"dgnn: channels must be positive widths, got {channels}")
+        if stream not in ("spatial", "motion"):
+            raise ValueError(f"dgnn: stream must be 'spatial' or 'motion', got {stream!r}")
+        if frames < 1:
+            raise ValueError(f"dgnn: frames must be >= 1, got {frames}")
+        if num_person < 1:
+            raise ValueError(f"dgnn: num_person must be >= 1, got {num_person}")
+        self.lay = layout
+        self.preprocess = bool(preprocess)
+        self.frames = int(frames)
+        self.stream = stream
+        self.num_person = int(num_person)
+        v = layout.num_joints
+        src, tgt = incidence(layout)
+        self.data_bn_v = nn.BatchNorm1d(num_person * 3 * v)
+        self.data_bn_e = nn.BatchNorm1d(num_person * 3 * v)
+        self.num_layers = len(channels)
+        cin = 3
+        for i, cout in enumerate(channels):
+            stride = 2 if (i > 0 and cout != cin) else 1
+            self.add_module(f"l{i + 1}", _GraphTemporalConv(cin, cout, src, tgt, stride=stride,
+                                                            residual=i > 0))
+            cin = cout
+        self.fc = nn.Linear(2 * cin, num_classes)
+        nn.init.normal_(self.fc.weight, 0, math.sqrt(2.0 / num_classes))
+        self.register_buffer("bone_partner", torch.as_tensor(graph.bone_pairs(layout)[:, 1]),
+                             persistent=False)
+
+    def inputs(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The official two inputs as ``(N, T', V, 3)`` body-0 tensors: joints and bones (slot order)."""
+        check_motion(x, self.lay, "dgnn")
+        if self.preprocess:
+            x = pre_normalize(x, self.lay, self.frames, null_frames="first")
+        bones = x - x.index_select(2, self.bone_partner)
+        if self.stream == "motion":
+            x, bones = motion_stream(x), motion_stream(bones)
+        return x, bones
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        joints, bones = self.inputs(x)
+        n = joints.shape[0]
+        fv = data_bn_mvc(self.data_bn_v, pack_two_bodies(joints, self.num_person))
+        fe = data_bn_mvc(self.data_bn_e, pack_two_bodies(bones, self.num_person))
+        for i in range(self.num_layers):
+            fv, fe = getattr(self, f"l{i + 1}")(fv, fe)
+        c = fv.shape[1]
+        fv = fv.reshape(n, self.num_person, c, -1).mean(3).mean(1)
+        fe = fe.reshape(n, self.num_person, c, -1).mean(3).mean(1)
+        return self.fc(torch.cat([fv, fe], dim=-1))
+
+
+@register("dgnn")
+def build_dgnn(layout: Layout, num_classes: int, **options) -> nn.Module:
+    return DGNN(layout, num_classes, **options)
