@@ -12,6 +12,7 @@ from . import (
     hrnn,  # noqa: F401  (registers "hrnn")
     mlp,  # noqa: F401  (registers "mlp")
     msg3d,  # noqa: F401  (registers "msg3d")
+    sgn,  # noqa: F401  (registers "sgn")
     stgcn,  # noqa: F401  (registers "stgcn")
 )
 from ._registry import create, names, register
