@@ -21,7 +21,7 @@ class DisplacementChart(pg.PlotWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.bars = pg.BarGraphItem(x0=np.zeros(0), y=np.zeros(0), height=0.7, width=np.zeros(0))
+        self.bars = pg.BarGraphItem(x0=np.zeros(0), y=np.zeros(0), height=0.7, width=np.zeros(0), pen=None)
         self.plotItem.addItem(self.bars)
         self.plotItem.setMouseEnabled(x=False, y=False)
         self.plotItem.hideButtons()
@@ -45,8 +45,11 @@ class DisplacementChart(pg.PlotWidget):
         y = np.arange(n - 1, -1, -1, dtype=np.float64)
         shown = np.nan_to_num(v, nan=0.0) * _SCALE[unit]
         colors = heat_rgba(v, 0.0, vmax)
-        brushes = [pg.mkBrush(to_rgba255(c)) for c in colors]
-        self.bars.setOpts(x0=np.zeros(n), y=y, width=shown, brushes=brushes, pens=[pg.mkPen(None)] * n)
+        if n:
+            brushes = [pg.mkBrush(to_rgba255(c)) for c in colors]
+            self.bars.setOpts(x0=np.zeros(n), y=y, width=shown, brushes=brushes, pens=[pg.mkPen(None)] * n)
+        else:  # pyqtgraph 0.14's BarGraphItem fails on empty pens lists
+            self.bars.setOpts(x0=np.zeros(0), y=y, width=shown, brushes=None, pens=None, pen=None)
         self.plotItem.getAxis("left").setTicks([list(zip(y.tolist(), names, strict=True)), []])
         self.plotItem.setLabel("bottom", f"displacement ({unit})")
         top = float(shown.max()) if n and shown.max() > 0 else 1.0

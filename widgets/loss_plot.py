@@ -30,6 +30,9 @@ class LossPlot(pg.PlotWidget):
 
     def __init__(self, parent=None, terms=DEFAULT_TERMS, *, refresh_ms: int = 50, capacity: int = 256):
         super().__init__(parent)
+        # PlotWidget.__init__ sets an *instance* attribute ``clear`` (= PlotItem.clear, which removes every
+        # item); drop it so our :meth:`clear` applies.
+        del self.clear
         self._cap = max(int(capacity), 1)
         self._n = 0
         self._x = np.zeros(self._cap, dtype=np.float64)

@@ -28,8 +28,9 @@ class ProbabilityBars(pg.PlotWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
+        # No empty pens/brushes lists: pyqtgraph 0.14's BarGraphItem fails on ``pens=[]`` (UnboundLocalError).
         self.bars = pg.BarGraphItem(x0=np.zeros(0), y=np.zeros(0), height=BAR_HEIGHT, width=np.zeros(0),
-                                    brushes=[], pens=[])
+                                    pen=None, brush=OTHER_COLOR)
         self.plotItem.addItem(self.bars)
         self.plotItem.setMouseEnabled(x=False, y=False)
         self.plotItem.hideButtons()

@@ -1,0 +1,122 @@
+"""LossPlot, ProbabilityBars, DisplacementChart and the heat scale: data lands in the items."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from widgets.colormap import HEAT_COLORS, heat_colormap, heat_rgba
+from widgets.displacement_chart import DisplacementChart
+from widgets.loss_plot import LossPlot
+from widgets.probability_chart import CLEAN_COLOR, OTHER_COLOR, TARGET_COLOR, ProbabilityBars
+
+
+@pytest.fixture
+def loss(qtbot):
+    p = LossPlot(refresh_ms=10, capacity=4)
+    qtbot.addWidget(p)
+    return p
+
+
+def test_loss_append_grows_and_is_throttled(loss, qtbot):
+    for i in range(50):
+        loss.append(i, {"total": 10.0 / (i + 1), "Lc": 1.0, "Lp": 0.01 * i, "l_dyn": 0.5, "l_bl": 0.1})
+    assert loss.n_points == 50
+    assert loss.curves["total"].getData()[0] is None or len(loss.curves["total"].getData()[0]) < 50
+    qtbot.waitUntil(lambda: loss.curves["total"].getData()[0] is not None
+                    and len(loss.curves["total"].getData()[0]) == 50, timeout=2000)
+    x, y = loss.curves["total"].getData()
+    np.testing.assert_array_equal(x, np.arange(50))
+    np.testing.assert_allclose(y, 10.0 / (np.arange(50) + 1))
+    assert list(loss.curves)[:5] == ["total", "Lc", "Lp", "l_dyn", "l_bl"]
+
+
+def test_loss_new_term_and_missing_values(loss):
+    loss.append(0, {"total": 1.0})
+    loss.append(1, {"total": 0.5, "l_dyn_2": 0.25})
+    loss.flush()
+    assert "l_dyn_2" in loss.curves
+    _, y = loss.data("l_dyn_2")
+    assert np.isnan(y[0]) and y[1] == 0.25
+    assert "l_dyn_2" in [item.text for _, item in loss.legend.items]
+
+
+def test_loss_history_clear_log_and_flip(loss):
+    loss.set_history({"total": [3.0, 2.0, 1.0, 0.0], "Lc": [1.0, -1.0, 0.5, 0.2]}, iterations=[0, 10, 20, 30])
+    x, y = loss.curves["Lc"].getData()
+    np.testing.assert_array_equal(x, [0, 10, 20, 30])
+    loss.set_log_scale(True)
+    assert loss.log_scale
+    _, y = loss.data("Lc")
+    np.testing.assert_array_equal(y, [1.0, -1.0, 0.5, 0.2])  # stored values untouched
+    loss.mark_flip(20)
+    assert loss.flip_line.isVisible() and loss.flip_line.value() == 20 and loss.flip_iteration == 20
+    loss.clear()
+    assert loss.n_points == 0 and not loss.flip_line.isVisible()
+    x, _ = loss.curves["total"].getData()
+    assert x is None or len(x) == 0
+    with pytest.raises(ValueError, match="length"):
+        loss.set_history({"total": [1, 2], "Lc": [1]})
+
+
+@pytest.fixture
+def bars(qtbot):
+    b = ProbabilityBars()
+    qtbot.addWidget(b)
+    return b
+
+
+def _brush_rgb(brush):
+    c = brush.color()
+    return (c.red(), c.green(), c.blue())
+
+
+def test_probability_top_k(bars):
+    names = [f"class{i}" for i in range(20)]
+    p = np.linspace(1, 2, 20)
+    p /= p.sum()
+    bars.set_probabilities(p, names, clean=19, target=17, k=5)
+    assert bars.shown_classes == [19, 18, 17, 16, 15]
+    np.testing.assert_allclose(bars.heights(), p[[19, 18, 17, 16, 15]])
+    ticks = bars.plotItem.getAxis("left")._tickLevels[0]
+    assert [t[1] for t in sorted(ticks, reverse=True)] == ["class19", "class18", "class17", "class16", "class15"]
+    rgb = [_brush_rgb(b) for b in bars.bars.opts["brushes"]]
+    assert rgb[0] == CLEAN_COLOR and rgb[2] == TARGET_COLOR and rgb[1] == OTHER_COLOR
+
+
+def test_probability_marks_clean_outside_top_k_and_reuses_brushes(bars):
+    p = np.array([0.5, 0.3, 0.1, 0.06, 0.04])
+    bars.set_probabilities(p, None, clean=4, target=None, k=2)
+    assert bars.shown_classes == [0, 1, 4]
+    brushes = bars.bars.opts["brushes"]
+    bars.set_probabilities(np.array([0.45, 0.35, 0.1, 0.06, 0.04]), None, clean=4, k=2)
+    assert bars.bars.opts["brushes"] is brushes  # only the bar lengths changed
+    np.testing.assert_allclose(bars.heights(), [0.45, 0.35, 0.04])
+    assert [lbl.toPlainText() for lbl in bars.value_labels] == ["0.45", "0.35", "0.04"]
+    with pytest.raises(ValueError):
+        bars.set_probabilities(p, ["a"], k=2)
+
+
+def test_displacement_chart(qtbot, joint_names):
+    chart = DisplacementChart()
+    qtbot.addWidget(chart)
+    v = np.linspace(0.0, 0.03, len(joint_names))
+    chart.set_displacement(v, joint_names)
+    np.testing.assert_allclose(chart.bars.opts["width"], v * 1000)
+    assert chart.joint_names == list(joint_names)
+    rgb = [_brush_rgb(b) for b in chart.bars.opts["brushes"]]
+    np.testing.assert_allclose(rgb[0], HEAT_COLORS[0, :3] * 255, atol=1)
+    np.testing.assert_allclose(rgb[-1], HEAT_COLORS[-1, :3] * 255, atol=1)
+    chart.set_displacement(np.zeros(0))  # empty is allowed
+    assert len(chart.bars.opts["width"]) == 0
+
+
+def test_heat_scale():
+    c = heat_rgba(np.array([0.0, 0.5, 1.0, np.nan]))
+    assert c.shape == (4, 4) and c.dtype == np.float32
+    np.testing.assert_allclose(c[0], HEAT_COLORS[0])
+    np.testing.assert_allclose(c[2], HEAT_COLORS[-1])
+    np.testing.assert_allclose(c[3], HEAT_COLORS[0])
+    assert (c >= 0).all() and (c <= 1).all()
+    np.testing.assert_allclose(heat_rgba(np.zeros(3)), np.tile(HEAT_COLORS[0], (3, 1)))
+    assert heat_colormap().getColors().shape == (4, 4)
