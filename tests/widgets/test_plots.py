@@ -79,7 +79,7 @@ def test_probability_top_k(bars):
     assert bars.shown_classes == [19, 18, 17, 16, 15]
     np.testing.assert_allclose(bars.heights(), p[[19, 18, 17, 16, 15]])
     ticks = bars.plotItem.getAxis("left")._tickLevels[0]
-    assert [t[1] for t in sorted(ticks, reverse=True)] == ["class19", "class18", "class17", "class16", "class15"]
+    assert [t[1] for t in sorted(ticks, reverse=True)] == [f"class{i}" for i in (19, 18, 17, 16, 15)]
     rgb = [_brush_rgb(b) for b in bars.bars.opts["brushes"]]
     assert rgb[0] == CLEAN_COLOR and rgb[2] == TARGET_COLOR and rgb[1] == OTHER_COLOR
 
