@@ -1,0 +1,269 @@
+"""ST-GCN, 2s-AGCN, CTR-GCN and HRNN: shapes, gradients, official names and preprocessing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from engine import models
+from engine.errors import LayoutMismatchError
+
+REF = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "state_dicts"
+LAYOUTS = ["ntu25", "hdm05_25"]
+SMALL = {
+    "stgcn": {"width": 8, "pad_to": 24},
+    "agcn": {"width": 8, "pad_to": 24},
+    "ctrgcn": {"width": 8, "window": 12},
+    "hrnn": {"hidden": (4, 4, 4, 4)},
+}
+# the 2s-AGCN / CTR-GCN bone pairs, 1-based, as listed in the reference README
+BONES_1BASED = [(1, 2), (2, 21), (3, 21), (4, 3), (5, 21), (6, 5), (7, 6), (8, 7), (9, 21), (10, 9),
+                (11, 10), (12, 11), (13, 1), (14, 13), (15, 14), (16, 15), (17, 1), (18, 17), (19, 18),
+                (20, 19), (22, 23), (21, 21), (23, 8), (24, 25), (25, 12)]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def _take(t: int = 20, n: int = 2, seed: int = 0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, t, 25, 3, generator=g) * 0.3
+    x[..., 2] += 3.0  # a body about 3 m in front of the camera
+    return x
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_forward_backward_reaches_input(name, layout):
+    torch.manual_seed(0)
+    model = models.create(name, layout, 5, **SMALL[name])
+    x = _take(16).requires_grad_(True)
+    y = model(x)
+    assert y.shape == (2, 5) and torch.isfinite(y).all()
+    y[:, 1].sum().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
+    model.eval()
+    with torch.no_grad():
+        assert model(x[:1]).shape == (1, 5)
+
+
+def test_agcn_ensemble_is_joint_plus_alpha_bone():
+    torch.manual_seed(0)
+    ens = models.create("agcn", "ntu25", 4, stream="ensemble", alpha=0.7, **SMALL["agcn"]).eval()
+    assert ens.state_dict().keys() >= {"joint.fc.weight", "bone.fc.weight"}
+    joint = models.create("agcn", "ntu25", 4, stream="joint", **SMALL["agcn"]).eval()
+    bone = models.create("agcn", "ntu25", 4, stream="bone", **SMALL["agcn"]).eval()
+    joint.load_state_dict(ens.joint.state_dict())
+    bone.load_state_dict(ens.bone.state_dict())
+    x = _take(12)
+    with torch.no_grad():
+        torch.testing.assert_close(ens(x), joint(x) + 0.7 * bone(x), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_bad_input_and_options_raise(name):
+    model = models.create(name, "ntu25", 3, **SMALL[name])
+    with pytest.raises(LayoutMismatchError):
+        model(torch.zeros(1, 10, 24, 3))
+    with pytest.raises(LayoutMismatchError):
+        model(torch.zeros(10, 25, 3))
+    bad = {"hidden": (4, 4)} if name == "hrnn" else {"width": 0}
+    with pytest.raises(ValueError):
+        models.create(name, "ntu25", 3, **bad)
+
+
+# -- official names and shapes ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["stgcn", "agcn", "ctrgcn"])
+def test_state_dict_equals_reference(name):
+    path = REF / f"{name}.json"
+    if not path.is_file():
+        pytest.skip(f"reference file {path} is absent")
+    ref = json.loads(path.read_text())
+    model = models.create(name, "ntu25", 60)
+    ours = [(k, list(v.shape), str(v.dtype).replace("torch.", "")) for k, v in model.state_dict().items()]
+    theirs = [(k, list(s), d) for k, s, d in ref["state_dict"]]
+    assert [k for k, *_ in ours] == [k for k, *_ in theirs]  # names, in order
+    assert ours == theirs  # shapes and dtypes
+    assert sum(p.numel() for p in model.parameters()) == ref["num_parameters"]
+
+
+# -- preprocessing against numpy re-implementations of the README steps -----------------------------------
+
+def _np_rotation(axis, theta):
+    """Euler--Rodrigues matrix of the official ``rotation_matrix`` (identity for a tiny axis/angle)."""
+    axis = np.asarray(axis, dtype=np.float64)
+    if np.abs(axis).sum() < 1e-6 or abs(theta) < 1e-6:
+        return np.eye(3)
+    axis = axis / np.sqrt(axis @ axis)
+    a = np.cos(theta / 2.0)
+    b, c, d = -axis * np.sin(theta / 2.0)
+    aa, bb, cc, dd = a * a, b * b, c * c, d * d
+    bc, ad, ac, ab, bd, cd = b * c, a * d, a * c, a * b, b * d, c * d
+    return np.array([[aa + bb - cc - dd, 2 * (bc + ad), 2 * (bd - ac)],
+                     [2 * (bc - ad), aa + cc - bb - dd, 2 * (cd + ab)],
+                     [2 * (bd + ac), 2 * (cd - ab), aa + dd - bb - cc]])
+
+
+def _np_angle(v1, v2):
+    u1 = v1 / np.linalg.norm(v1)
+    u2 = v2 / np.linalg.norm(v2)
+    return np.arccos(np.clip(u1 @ u2, -1.0, 1.0))
+
+
+def _np_agcn(take: np.ndarray, pad_to: int = 300) -> np.ndarray:
+    """2s-AGCN's pre_normalization (README steps 2-6) on one body, returns (3, T, V, 2)."""
+    t = take.shape[0]
+    s = np.zeros((2, max(pad_to, t), 25, 3), dtype=np.float32)  # M, T, V, C
+    s[0, :t] = take
+    for p in range(2):
+        person = s[p]
+        if person.sum() == 0:
+            continue
+        if person[0].sum() == 0:
+            keep = person.sum(-1).sum(-1) != 0
+            tmp = person[keep].copy()
+            person *= 0
+            person[: len(tmp)] = tmp
+        for f in range(len(person)):
+            if person[f].sum() == 0 and person[f:].sum() == 0:
+                rest = len(person) - f
+                reps = int(np.ceil(rest / f))
+                s[p, f:] = np.concatenate([person[0:f] for _ in range(reps)], 0)[:rest]
+                break
+    center = s[0][:, 1:2, :].copy()
+    for p in range(2):
+        if s[p].sum() == 0:
+            continue
+        mask = (s[p].sum(-1) != 0).reshape(len(s[p]), 25, 1)
+        s[p] = (s[p] - center) * mask
+    for (i0, i1), target in (((0, 1), [0, 0, 1]), ((4, 8), [1, 0, 0])):
+        vec = s[0, 0, i1] - s[0, 0, i0]
+        rot = _np_rotation(np.cross(vec, target), _np_angle(vec, np.asarray(target, float)))
+        for p in range(2):
+            if s[p].sum() == 0:
+                continue
+            for f in range(len(s[p])):
+                if s[p, f].sum() == 0:
+                    continue
+                s[p, f] = (rot @ s[p, f].T.astype(np.float64)).T
+    return s.transpose(3, 1, 2, 0)
+
+
+def _np_bones(x: np.ndarray) -> np.ndarray:
+    out = np.zeros_like(x)
+    for v1, v2 in BONES_1BASED:
+        out[:, :, v1 - 1] = x[:, :, v1 - 1] - x[:, :, v2 - 1]
+    return out
+
+
+def _messy_takes() -> torch.Tensor:
+    x = _take(40, n=3, seed=1)
+    x[0, :3] = 0  # empty first frames: compaction
+    x[0, 20] = 0  # and a gap inside
+    x[1, 25] = 0  # a gap without empty first frame: stays empty
+    x[:2, 34:] = 0  # trailing empty frames: cyclic fill
+    return x
+
+
+def test_agcn_preprocessing_matches_official_steps():
+    model = models.create("agcn", "ntu25", 3, stream="joint", width=8)
+    x = _messy_takes()
+    ours = model.prepare(x).detach().numpy()
+    assert ours.shape == (3, 3, 300, 25, 2)
+    for i in range(len(x)):
+        ref = _np_agcn(x[i].numpy())
+        np.testing.assert_allclose(ours[i], ref, atol=2e-5, rtol=1e-4)
+    # after the first rotation the spine of body 0, frame 0 points along +z (before the second)
+    bone = models.create("agcn", "ntu25", 3, stream="bone", width=8)
+    np.testing.assert_allclose(bone.prepare(x).detach().numpy()[0], _np_bones(_np_agcn(x[0].numpy())),
+                               atol=2e-5, rtol=1e-4)
+
+
+def test_rotation_maps_vector_onto_axis():
+    from engine.models.agcn import rotation_onto
+
+    v = torch.tensor([[0.3, -0.2, 0.9], [1.0, 2.0, -3.0], [0.0, 0.0, 2.0]])
+    r = rotation_onto(v, (0.0, 0.0, 1.0))
+    out = (r @ v.unsqueeze(-1)).squeeze(-1)
+    torch.testing.assert_close(out[:, :2], torch.zeros(3, 2), atol=1e-6, rtol=0)
+    torch.testing.assert_close(torch.linalg.det(r), torch.ones(3))
+    for i in range(2):
+        vi = v[i].numpy().astype(float)
+        axis, theta = np.cross(vi, [0, 0, 1]), _np_angle(vi, np.r_[0, 0, 1.0])
+        np.testing.assert_allclose(r[i].numpy(), _np_rotation(axis, theta), atol=1e-6)
+
+
+def test_stgcn_preprocessing_is_zero_padding_and_packing():
+    model = models.create("stgcn", "ntu25", 3, width=8)
+    x = _messy_takes()
+    ours = model.prepare(x).detach().numpy()
+    ref = np.zeros((3, 3, 300, 25, 2), dtype=np.float32)
+    ref[:, :, :40, :, 0] = x.numpy().transpose(0, 3, 1, 2)
+    np.testing.assert_array_equal(ours, ref)
+    assert models.create("stgcn", "ntu25", 3, width=8, preprocess=False).prepare(x).shape[2] == 40
+
+
+def _np_ctrgcn(take: np.ndarray, window: int = 64, p: float = 0.95) -> np.ndarray:
+    keep = np.flatnonzero((take != 0).reshape(len(take), -1).any(-1))
+    clip = take[keep].astype(np.float32)
+    clip = clip - clip[0, 1].copy()
+    data = np.zeros((3, 300, 25, 2), dtype=np.float32)
+    data[:, : len(clip), :, 0] = clip.transpose(2, 0, 1)
+    valid = int(np.sum(data.sum(0).sum(-1).sum(-1) != 0))
+    bias = int((1 - p) * valid / 2)
+    d = data[:, bias:valid - bias]
+    n = d.shape[1]
+    out = np.zeros((3, window, 25, 2), dtype=np.float64)
+    for i in range(window):
+        src = max((i + 0.5) * n / window - 0.5, 0.0)
+        i0 = int(np.floor(src))
+        i1 = min(i0 + 1, n - 1)
+        w = src - i0
+        out[:, i] = d[:, i0] * (1 - w) + d[:, i1] * w
+    return out
+
+
+def test_ctrgcn_preprocessing_matches_official_steps():
+    model = models.create("ctrgcn", "ntu25", 3, width=8)
+    x = _messy_takes()
+    ours = model.prepare(x).detach().numpy()
+    assert ours.shape == (3, 3, 64, 25, 2)
+    for i in range(len(x)):
+        np.testing.assert_allclose(ours[i], _np_ctrgcn(x[i].numpy()), atol=2e-5, rtol=1e-4)
+    bone = models.create("ctrgcn", "ntu25", 3, width=8, stream="bone")
+    np.testing.assert_allclose(bone.prepare(x).detach().numpy()[2], _np_bones(_np_ctrgcn(x[2].numpy())),
+                               atol=2e-5, rtol=1e-4)
+
+
+def test_preprocess_false_only_packs():
+    x = _take(10)
+    for name in ("agcn", "ctrgcn"):
+        m = models.create(name, "ntu25", 3, width=8, preprocess=False)
+        out = m.prepare(x)
+        assert out.shape == (2, 3, 10, 25, 2)
+        torch.testing.assert_close(out[..., 0], x.permute(0, 3, 1, 2))
+        assert (out[..., 1] == 0).all()
+
+
+def test_hrnn_uses_the_five_parts_and_sum_pooling():
+    torch.manual_seed(0)
+    m = models.create("hrnn", "ntu25", 4, hidden=(4, 4, 4, 4)).eval()
+    assert set(m.bl1) == {"trunk", "left_arm", "right_arm", "left_leg", "right_leg"}
+    assert m.bl1["left_arm"].input_size == 3 * 6 and m.bl2["left_leg"].input_size == 4 * 4
+    x = _take(8)
+    with torch.no_grad():
+        y = m(x)
+        torch.testing.assert_close(m(x + torch.tensor([1.0, -2.0, 0.5])), y, atol=1e-5, rtol=1e-5)
+        m.pool = "mean"
+        torch.testing.assert_close(m(x) * 8, y, atol=1e-4, rtol=1e-4)
