@@ -116,6 +116,7 @@ class PlaybackBar(QtWidgets.QWidget):
         self.speed_combo.setToolTip("Playback speed ([ slower, ] faster)")
         for s in SPEEDS:
             self.speed_combo.addItem(speed_label(s), s)
+        self.speed_combo.setCurrentIndex(self._speed_index(self._speed))
         self.speed_combo.currentIndexChanged.connect(self._on_speed_index)
 
         row = QtWidgets.QHBoxLayout(self)

@@ -21,12 +21,14 @@ import pyqtgraph as pg
 import pyqtgraph.opengl as gl
 from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtOpenGLWidgets import QOpenGLWidget
 
 from widgets._gl import Lines, Points
 from widgets.colormap import heat_colormap, heat_rgba
 
 __all__ = [
     "ADVERSARIAL_COLOR",
+    "grab_widget",
     "BACKGROUND",
     "CAMERA_PRESETS",
     "ORIGINAL_COLOR",
@@ -582,7 +584,7 @@ class SkeletonView(QtWidgets.QWidget):
         w, h = max(self.gl_view.width(), 1), max(self.gl_view.height(), 1)
         half_h = math.radians(0.5 * fov)
         half_v = math.atan(math.tan(half_h) * h / w)
-        dist = radius / math.sin(min(half_h, half_v)) * 1.05
+        dist = radius / math.sin(min(half_h, half_v)) * 0.95
         # data (x, y, z) -> GL (x, -z, y)
         pos = pg.Vector(float(centre[0]), float(-centre[2]), float(centre[1]))
         self.gl_view.setCameraPosition(pos=pos, distance=dist, elevation=elevation, azimuth=azimuth)
@@ -612,3 +614,24 @@ class SkeletonView(QtWidgets.QWidget):
         h, w, bpl = img.height(), img.width(), img.bytesPerLine()
         buf = np.frombuffer(img.constBits(), dtype=np.uint8, count=h * bpl)
         return buf.reshape(h, bpl)[:, : w * 4].reshape(h, w, 4).copy()
+
+
+def grab_widget(widget: QtWidgets.QWidget) -> QtGui.QImage:
+    """Screenshot of ``widget`` with every visible GL view's framebuffer painted in.
+
+    ``QWidget.grab()`` on a window leaves out what GL items paint with QPainter (this view's colour key and
+    colour bar, pyqtgraph's GLTextItem / GLGradientLegendItem); ``grabFramebuffer()`` has them.
+    """
+    image = widget.grab().toImage()
+    dpr = image.devicePixelRatio()
+    painter = QtGui.QPainter(image)
+    try:
+        for glw in widget.findChildren(QOpenGLWidget):
+            if not glw.isVisible():
+                continue
+            fb = glw.grabFramebuffer()
+            fb.setDevicePixelRatio(dpr)
+            painter.drawImage(glw.mapTo(widget, QtCore.QPoint(0, 0)), fb)
+    finally:
+        painter.end()
+    return image

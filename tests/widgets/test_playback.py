@@ -137,6 +137,7 @@ def test_steps_wrap_with_loop(bar):
 
 
 def test_speed_presets_and_clamp(bar, qtbot):
+    assert bar.speed == 1.0 and bar.speed_combo.currentText() == "1×"
     assert SPEEDS[0] == 0.1 and SPEEDS[-1] == 4.0 and any(abs(s - 1 / 3) < 1e-9 for s in SPEEDS)
     assert speed_label(1 / 3) == "⅓×" and speed_label(2.0) == "2×" and speed_label(0.25) == "0.25×"
     with qtbot.waitSignal(bar.speed_changed, timeout=1000) as sig:

@@ -244,3 +244,32 @@ def test_two_views_in_two_windows_both_render(qtbot, walk):
         views.append(v)
     for v in views:
         assert _not_background(v.grab_array()).sum() > 200
+
+
+@pytest.mark.gl
+def test_colour_key_is_in_the_framebuffer_and_window_grab(qtbot, view):
+    from widgets.skeleton_view import grab_widget
+
+    view.set_labels("walk (clean)", "run (adversarial)")
+    _show(qtbot, view)
+    img = view.grab_array()
+    assert _not_background(img[5:40, 5:150]).sum() > 50  # swatches and text, top left
+    shot = grab_widget(view)
+    gl_origin = view.gl_view.mapTo(view, view.gl_view.rect().topLeft())
+    arr = shot.convertToFormat(QtGui.QImage.Format.Format_RGBA8888)
+    px = arr.pixelColor(gl_origin.x() + 15, gl_origin.y() + 15)  # inside the 'original' swatch
+    assert abs(px.blueF() - ORIGINAL_COLOR[2]) < 0.1 and abs(px.redF() - ORIGINAL_COLOR[0]) < 0.1
+
+
+def test_gl_view_leaves_left_right_to_the_window(qtbot, view):
+    from PySide6.QtCore import QEvent, Qt
+
+    for key in (Qt.Key.Key_Left, Qt.Key.Key_Right):
+        ev = QtGui.QKeyEvent(QEvent.Type.KeyPress, key, Qt.KeyboardModifier.NoModifier)
+        view.gl_view.keyPressEvent(ev)
+        assert not ev.isAccepted()
+    ev = QtGui.QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_Up, Qt.KeyboardModifier.NoModifier)
+    view.gl_view.keyPressEvent(ev)
+    assert ev.isAccepted()
+    view.gl_view.keyReleaseEvent(QtGui.QKeyEvent(QEvent.Type.KeyRelease, Qt.Key.Key_Up,
+                                                 Qt.KeyboardModifier.NoModifier))
