@@ -1,14 +1,50 @@
-"""Checkpoints: our own format (weights + metadata) behind :func:`load_checkpoint`.
+"""Checkpoints: our own format, the official repositories' state dicts, and TorchScript files.
 
-Our format is a ``torch.save`` dict ``{"format": FORMAT, "meta": CheckpointMeta as dict,
-"state_dict": ...}``. The metadata names the model and its options, the layout, the class names,
-the fps and the figures training reached, so a checkpoint rebuilds its model with nothing else.
+:func:`load_checkpoint` reads three kinds of file and always returns ``(model, CheckpointMeta)``
+with the model in eval mode:
+
+1. **Our format** (written by :func:`save_checkpoint`): a ``torch.save`` dict ``{"format": FORMAT,
+   "meta": CheckpointMeta as dict, "state_dict": ...}``. The metadata names the model and its
+   options, the layout, the class names, the fps and the figures training reached, so the file
+   rebuilds its model with nothing else. A ``model=`` or ``num_classes=`` that contradicts the
+   metadata is refused; other keyword options override the saved ones (e.g. ``preprocess=False``).
+2. **An official state dict** (the published ST-GCN, 2s-AGCN, CTR-GCN, ... files): a raw
+   ``{name: tensor}`` dict, or a dict holding it under ``state_dict`` or ``model`` (SGN). Steps:
+
+   * a leading ``module.`` (DataParallel) is stripped from every key;
+   * the model is ``model=`` or, when ``None``, recognised from characteristic keys
+     (:data:`SIGNATURES`); ``num_classes`` defaults to the classifier's row count in the file;
+   * the documented **key map** is applied, only to keys that the model lacks and whose mapped
+     name it has. ``agcn`` (the 2s-AGCN v0.0 release files, repo issues #32 and #67):
+     ``l1a.* -> l1.*`` (CS bone file) and ``*.gcn1.conv_res.* -> *.gcn1.down.*`` (CV bone file,
+     layers l1, l5, l8). A model class can add its own pairs with ``OFFICIAL_KEY_MAP``
+     (a tuple of ``(regex, replacement)``);
+   * missing BatchNorm ``num_batches_tracked`` entries are added (zero) where the file has that
+     layer's running statistics (files saved with PyTorch < 0.4.1, such as 2s-AGCN's);
+   * tensors a model class lists in ``REBUILT_BUFFERS`` (ST-GCN's graph ``A``) are taken from the
+     freshly built model when the file lacks them;
+   * then a strict load. Anything still missing, unexpected or mis-shaped -- a file for another
+     model or another class count -- raises :class:`CheckpointError` listing those keys.
+
+   Every step that changed a key is reported in ``meta.extra`` (``stripped_prefix``,
+   ``key_map`` as ``"old -> new"`` strings, ``added_num_batches_tracked``, ``filled_from_model``).
+   **Several files** load together into one model whose class names its parts in
+   ``CHECKPOINT_PARTS`` (submodule names, in file order): e.g. the 2s-AGCN ensemble,
+   ``load_checkpoint([joint_file, bone_file], model="agcn", stream="ensemble")``; each file is
+   mapped against its submodule and loaded under that prefix.
+3. **A TorchScript file** (``torch.jit.save``) whose module maps ``(N, T, V, 3)`` metres to
+   logits ``(N, C)``: loaded as an opaque :class:`ScriptedRecognizer` for ``layout``;
+   ``num_classes`` defaults to the width of its output on a zero probe of ``probe_frames`` frames.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tempfile
+import warnings
+import zipfile
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,10 +53,28 @@ import torch
 from torch import nn
 
 from ..errors import CheckpointError
-from ..skeleton import resolve
-from ._registry import create
+from ..skeleton import Layout, resolve
+from ._registry import create, names
 
 FORMAT = "smart-workbench/checkpoint-1"
+
+#: characteristic state-dict keys of the official implementations -> (model name, classifier weight key)
+SIGNATURES: tuple[tuple[str, str, str], ...] = (
+    ("st_gcn_networks.0.gcn.conv.weight", "stgcn", "fcn.weight"),
+    ("l1.gcn1.conv_a.0.weight", "agcn", "fc.weight"),
+    ("l1a.gcn1.conv_a.0.weight", "agcn", "fc.weight"),
+    ("l1.gcn1.convs.0.conv1.weight", "ctrgcn", "fc.weight"),
+    ("gcn3d1.gcn3d.0.gcn3d.1.mlp.layers.0.weight", "msg3d", "fc.weight"),
+    ("spa_embed.cnn.0.cnn.weight", "sgn", "fc.weight"),
+    ("class_layer_0.gcn.conv.weight", "asgcn", "fcn.weight"),
+    ("encoder.mlp1.fc1.weight", "asgcn", "fcn.weight"),
+    ("data_bn_v.weight", "dgnn", "fc.weight"),
+)
+
+#: documented key maps for published files that do not match their own code
+KEY_MAPS: dict[str, tuple[tuple[str, str], ...]] = {
+    "agcn": ((r"^l1a\.", "l1."), (r"\.gcn1\.conv_res\.", ".gcn1.down.")),
+}
 
 
 @dataclass
@@ -45,6 +99,8 @@ def save_checkpoint(model: nn.Module, path: str | os.PathLike, class_names: list
     for attr in ("model_name", "layout", "num_classes"):
         if not hasattr(model, attr):
             raise CheckpointError(f"{path}: the model was not built by engine.models.create (no {attr})")
+    if isinstance(model, ScriptedRecognizer):
+        raise CheckpointError(f"{path}: a TorchScript recognizer is saved with torch.jit.save, not here")
     if len(class_names) != model.num_classes:
         raise CheckpointError(
             f"{path}: {len(class_names)} class names for a model with {model.num_classes} classes"
@@ -69,41 +125,300 @@ def save_checkpoint(model: nn.Module, path: str | os.PathLike, class_names: list
     return meta
 
 
-def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu"
-                    ) -> tuple[nn.Module, CheckpointMeta]:
-    """Load a checkpoint written by :func:`save_checkpoint`; the model comes back in eval mode."""
+def load_checkpoint(path: str | os.PathLike | Sequence[str | os.PathLike], model: str | None = None,
+                    layout: Layout | str = "ntu25", num_classes: int | None = None,
+                    map_location: str | torch.device = "cpu", probe_frames: int = 64,
+                    **options) -> tuple[nn.Module, CheckpointMeta]:
+    """Load a recognizer from our checkpoint, an official state dict (or several) or TorchScript.
+
+    See the module docstring. ``model``, ``layout``, ``num_classes`` and ``options`` describe the
+    model for files that do not carry metadata; for our own files they must agree with it.
+    """
+    if isinstance(path, (list, tuple)):
+        paths = [Path(p) for p in path]
+        if not paths:
+            raise CheckpointError("no checkpoint file given")
+        if len(paths) == 1:
+            path = paths[0]
+        else:
+            return _load_official_parts(paths, model, layout, num_classes, map_location, options)
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
+    if _is_torchscript(path):
+        return _load_torchscript(path, layout, num_classes, map_location, probe_frames)
+    payload = _read(path, map_location)
+    if isinstance(payload, dict) and payload.get("format") == FORMAT:
+        return _load_ours(path, payload, model, num_classes, options)
+    state = _unwrap(payload, path)
+    state, stripped = _strip_prefix(state)
+    name = model or _identify(state, path)
+    if num_classes is None:
+        num_classes = _classes_in(state, name, path)
+    net = _build(name, layout, num_classes, options, path)
+    report: dict[str, Any] = {"source": "official state dict", "files": [str(path)],
+                              "stripped_prefix": stripped}
+    state = _fix_keys(net, name, state, report)
+    _load_state(net, state, path)
+    net.eval()
+    return net, _official_meta(net, name, options, report)
+
+
+# -- helpers -----------------------------------------------------------------------------------------
+
+def _read(path: Path, map_location) -> Any:
     try:
-        payload = torch.load(path, map_location=map_location, weights_only=True)
+        return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unpickling failure is a bad file
         raise CheckpointError(f"{path}: not a readable checkpoint ({type(exc).__name__}: {exc})") from None
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: not a SMART Workbench checkpoint (no {FORMAT!r} header)")
+
+
+def _is_torchscript(path: Path) -> bool:
+    if not zipfile.is_zipfile(path):
+        return False
+    try:
+        with zipfile.ZipFile(path) as zf:
+            entries = zf.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return False
+    return any("/code/" in e or e.endswith("/constants.pkl") for e in entries)
+
+
+def _load_ours(path: Path, payload: dict, model: str | None, num_classes: int | None,
+               options: dict) -> tuple[nn.Module, CheckpointMeta]:
     try:
         meta = CheckpointMeta(**payload["meta"])
-    except TypeError as exc:
+    except (TypeError, KeyError) as exc:
         raise CheckpointError(f"{path}: malformed checkpoint metadata ({exc})") from None
-    resolve(meta.layout)
-    model = create(meta.model, meta.layout, meta.num_classes, **meta.options)
-    missing, unexpected = _load_state(model, payload["state_dict"], path)
-    model.eval()
-    return model, meta
+    if model is not None and model != meta.model:
+        raise CheckpointError(f"{path}: this is a {meta.model!r} checkpoint, not {model!r}")
+    if num_classes is not None and num_classes != meta.num_classes:
+        raise CheckpointError(
+            f"{path}: the checkpoint has {meta.num_classes} classes, not the {num_classes} asked for"
+        )
+    try:
+        resolve(meta.layout)
+    except ValueError as exc:
+        raise CheckpointError(f"{path}: {exc}") from None
+    opts = {**meta.options, **options}
+    net = _build(meta.model, meta.layout, meta.num_classes, opts, path)
+    meta.options = dict(net.options)
+    _load_state(net, payload.get("state_dict", {}), path)
+    net.eval()
+    return net, meta
 
 
-def _load_state(model: nn.Module, state: dict, path: Path) -> tuple[list, list]:
+def _build(name: str, layout, num_classes: int, options: dict, path) -> nn.Module:
+    if name not in names():
+        raise CheckpointError(f"{path}: unknown model {name!r}; known: {names()}")
+    try:
+        return create(name, layout, num_classes, **options)
+    except TypeError as exc:
+        raise CheckpointError(f"{path}: cannot build {name!r} with options {options}: {exc}") from None
+
+
+def _unwrap(payload: Any, path: Path) -> dict[str, torch.Tensor]:
+    if isinstance(payload, dict):
+        for key in ("state_dict", "model", "model_state_dict"):
+            inner = payload.get(key)
+            if isinstance(inner, dict) and inner and all(isinstance(v, torch.Tensor) for v in inner.values()):
+                return dict(inner)
+        if payload and all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in payload.items()):
+            return dict(payload)
+    raise CheckpointError(
+        f"{path}: neither a SMART Workbench checkpoint nor a state dict of tensors "
+        f"(nor a dict holding one under 'state_dict' or 'model')"
+    )
+
+
+def _strip_prefix(state: dict) -> tuple[dict, bool]:
+    stripped = any(k.startswith("module.") for k in state)
+    if not stripped:
+        return state, False
+    return {k[len("module."):] if k.startswith("module.") else k: v for k, v in state.items()}, True
+
+
+def _identify(state: dict, path: Path) -> str:
+    found = sorted({name for key, name, _ in SIGNATURES if key in state})
+    if len(found) == 1 and found[0] in names():
+        return found[0]
+    if len(found) == 1:
+        raise CheckpointError(
+            f"{path}: looks like a {found[0]!r} state dict, but no such model is registered"
+        )
+    raise CheckpointError(
+        f"{path}: cannot tell which model this state dict is for; pass model=... (one of {names()})"
+    )
+
+
+def _classes_in(state: dict, name: str, path: Path) -> int:
+    for _, model, key in SIGNATURES:
+        if model == name and key in state and state[key].ndim >= 1:
+            return int(state[key].shape[0])
+    raise CheckpointError(
+        f"{path}: cannot find the class count of this {name!r} state dict; pass num_classes="
+    )
+
+
+def _key_map(net: nn.Module, name: str) -> tuple[tuple[str, str], ...]:
+    return KEY_MAPS.get(name, ()) + tuple(getattr(type(net), "OFFICIAL_KEY_MAP", ()))
+
+
+def _fix_keys(net: nn.Module, name: str, state: dict, report: dict, prefix: str = "") -> dict:
+    own = net.state_dict()
+    rules = _key_map(net, name)
+    fixed: dict[str, torch.Tensor] = {}
+    mapped = []
+    for key, value in state.items():
+        new = key
+        if key not in own:
+            for pattern, repl in rules:
+                cand = re.sub(pattern, repl, new)
+                if cand != new:
+                    new = cand
+            if new != key and new in own and new not in state:
+                mapped.append(f"{prefix}{key} -> {prefix}{new}")
+            else:
+                new = key
+        fixed[new] = value
+    added = 0
+    for key in own:
+        if key.endswith("num_batches_tracked") and key not in fixed:
+            base = key[: -len("num_batches_tracked")]
+            if base + "running_mean" in fixed:
+                fixed[key] = torch.zeros((), dtype=torch.long)
+                added += 1
+    filled = []
+    for key in getattr(type(net), "REBUILT_BUFFERS", ()):
+        if key in own and key not in fixed:
+            fixed[key] = own[key].detach().clone()
+            filled.append(prefix + key)
+    report.setdefault("key_map", []).extend(mapped)
+    report["added_num_batches_tracked"] = report.get("added_num_batches_tracked", 0) + added
+    report.setdefault("filled_from_model", []).extend(filled)
+    return fixed
+
+
+def _default_class_names(layout: Layout | str, n: int) -> list[str]:
+    if resolve(layout).name == "ntu25":
+        return [f"A{i + 1:03d}" for i in range(n)]
+    return [f"class {i}" for i in range(n)]
+
+
+def _official_meta(net: nn.Module, name: str, options: dict, report: dict) -> CheckpointMeta:
+    return CheckpointMeta(model=name, layout=net.layout.name,
+                          class_names=_default_class_names(net.layout, net.num_classes),
+                          options=dict(net.options), fps=net.layout.fps, extra=report)
+
+
+def _load_official_parts(paths: list[Path], model: str | None, layout, num_classes: int | None,
+                         map_location, options: dict) -> tuple[nn.Module, CheckpointMeta]:
+    states = []
+    stripped = False
+    for p in paths:
+        if not p.is_file():
+            raise CheckpointError(f"{p}: no such checkpoint file")
+        st, s = _strip_prefix(_unwrap(_read(p, map_location), p))
+        stripped |= s
+        states.append(st)
+    label = " + ".join(str(p) for p in paths)
+    name = model or _identify(states[0], paths[0])
+    if num_classes is None:
+        num_classes = _classes_in(states[0], name, paths[0])
+    net = _build(name, layout, num_classes, options, label)
+    parts = tuple(getattr(type(net), "CHECKPOINT_PARTS", ()))
+    if len(parts) != len(paths):
+        raise CheckpointError(
+            f"{label}: {len(paths)} files given, but model {name!r} with options {options} is loaded from "
+            f"{len(parts) or 1} file(s){' ' + str(parts) if parts else ''}"
+        )
+    report: dict[str, Any] = {"source": "official state dicts", "files": [str(p) for p in paths],
+                              "parts": list(parts), "stripped_prefix": stripped}
+    merged: dict[str, torch.Tensor] = {}
+    for part, st in zip(parts, states, strict=True):
+        sub = net.get_submodule(part)
+        for key, value in _fix_keys(sub, name, st, report, prefix=part + ".").items():
+            merged[f"{part}.{key}"] = value
+    _load_state(net, merged, label)
+    net.eval()
+    return net, _official_meta(net, name, options, report)
+
+
+def _load_state(model: nn.Module, state: dict, path) -> tuple[list, list]:
     own = model.state_dict()
     missing = [k for k in own if k not in state]
     unexpected = [k for k in state if k not in own]
     misshaped = [f"{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
                  for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape)]
     if missing or unexpected or misshaped:
+        hint = ""
+        guess = sorted({name for key, name, _ in SIGNATURES if key in state})
+        if len(guess) == 1 and guess[0] != getattr(model, "model_name", None):
+            hint = f" (the file looks like a {guess[0]!r} checkpoint)"
         raise CheckpointError(
-            f"{path}: the checkpoint does not fit model {getattr(model, 'model_name', '?')!r}: "
-            f"missing keys {missing[:10]}{'…' if len(missing) > 10 else ''}; "
-            f"unexpected keys {unexpected[:10]}{'…' if len(unexpected) > 10 else ''}; "
-            f"mis-shaped {misshaped[:10]}{'…' if len(misshaped) > 10 else ''}"
+            f"{path}: the checkpoint does not fit model {getattr(model, 'model_name', '?')!r}{hint}: "
+            f"{len(missing)} missing keys {missing[:10]}{'…' if len(missing) > 10 else ''}; "
+            f"{len(unexpected)} unexpected keys {unexpected[:10]}{'…' if len(unexpected) > 10 else ''}; "
+            f"{len(misshaped)} mis-shaped {misshaped[:10]}{'…' if len(misshaped) > 10 else ''}"
         )
     model.load_state_dict(state, strict=True)
     return missing, unexpected
+
+
+# -- TorchScript -------------------------------------------------------------------------------------
+
+class ScriptedRecognizer(nn.Module):
+    """An opaque TorchScript recognizer: ``(N, T, V, 3)`` metres -> logits ``(N, C)``."""
+
+    def __init__(self, module: torch.jit.ScriptModule, layout: Layout, num_classes: int) -> None:
+        super().__init__()
+        self.module = module
+        self._layout = layout
+        self._classes = num_classes
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self._layout.check_motion_shape(tuple(x.shape), what="TorchScript recognizer input")
+        y = self.module(x)
+        if not isinstance(y, torch.Tensor) or y.ndim != 2 or y.shape != (x.shape[0], self._classes):
+            shape = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
+            raise ValueError(
+                f"TorchScript recognizer returned {shape}, expected ({x.shape[0]}, {self._classes})"
+            )
+        return y
+
+
+def _load_torchscript(path: Path, layout, num_classes: int | None, map_location,
+                      probe_frames: int) -> tuple[nn.Module, CheckpointMeta]:
+    lay = resolve(layout)
+    try:
+        with warnings.catch_warnings():  # TorchScript is deprecated upstream but is what users bring
+            warnings.simplefilter("ignore", DeprecationWarning)
+            module = torch.jit.load(str(path), map_location=map_location)
+    except Exception as exc:  # noqa: BLE001
+        raise CheckpointError(
+            f"{path}: not a loadable TorchScript file ({type(exc).__name__}: {exc})"
+        ) from None
+    module.eval()
+    if num_classes is None:
+        try:
+            with torch.no_grad():
+                y = module(torch.zeros(1, probe_frames, lay.num_joints, 3))
+        except Exception as exc:  # noqa: BLE001
+            raise CheckpointError(
+                f"{path}: the TorchScript module fails on a (1, {probe_frames}, {lay.num_joints}, 3) probe "
+                f"({type(exc).__name__}: {exc}); pass num_classes= (and probe_frames=)"
+            ) from None
+        if not isinstance(y, torch.Tensor) or y.ndim != 2 or y.shape[0] != 1 or y.shape[1] < 2:
+            shape = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
+            raise CheckpointError(f"{path}: the TorchScript module returns {shape}, not logits (1, C)")
+        num_classes = int(y.shape[1])
+    net = ScriptedRecognizer(module, lay, num_classes)
+    net.layout = lay
+    net.num_classes = num_classes
+    net.model_name = "torchscript"
+    net.options = {}
+    net.eval()
+    meta = CheckpointMeta(model="torchscript", layout=lay.name,
+                          class_names=_default_class_names(lay, num_classes), fps=lay.fps,
+                          extra={"source": "torchscript", "files": [str(path)]})
+    return net, meta

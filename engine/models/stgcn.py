@@ -82,6 +82,9 @@ class STGCNBlock(nn.Module):
 
 
 class STGCN(nn.Module):
+    #: the official file may lack ``A`` (it is the graph, not a learned weight): rebuilt when absent
+    REBUILT_BUFFERS = ("A",)
+
     def __init__(self, layout: Layout, num_classes: int, preprocess: bool = True, pad_to: int | None = 300,
                  num_person: int = 2, width: int = 64, edge_importance: bool = True,
                  dropout: float = 0.5) -> None:
