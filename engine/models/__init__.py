@@ -7,6 +7,7 @@
 
 from . import (
     agcn,  # noqa: F401  (registers "agcn")
+    asgcn,  # noqa: F401  (registers "asgcn")
     ctrgcn,  # noqa: F401  (registers "ctrgcn")
     dgnn,  # noqa: F401  (registers "dgnn")
     hrnn,  # noqa: F401  (registers "hrnn")
