@@ -604,13 +604,32 @@ class SkeletonView(QtWidgets.QWidget):
         return self.gl_view.cameraParams()
 
     # --- export --------------------------------------------------------------------------------------
-    def grab_frame(self) -> QtGui.QImage:
-        """Render the GL view now and return its framebuffer (labels and colour bar included)."""
-        return self.gl_view.grabFramebuffer()
+    def grab_frame(self, size: tuple[int, int] | None = None) -> QtGui.QImage:
+        """Render the GL view now and return its framebuffer (labels and colour bar included).
 
-    def grab_array(self) -> np.ndarray:
+        ``size`` (width, height): a hidden view (an export view that is never shown) renders at exactly
+        that size; a visible view renders at its own size and the image is scaled (smooth) to ``size``,
+        so the user's layout is left alone. Pass even sizes for video encoders.
+        """
+        if size is None:
+            return self.gl_view.grabFramebuffer()
+        w, h = (int(size[0]), int(size[1]))
+        if w < 1 or h < 1:
+            raise ValueError(f"size must be positive, got {size}")
+        if not self.isVisible():
+            if (self.gl_view.width(), self.gl_view.height()) != (w, h):
+                self.gl_view.resize(w, h)
+            img = self.gl_view.grabFramebuffer()
+            if (img.width(), img.height()) == (w, h):
+                return img
+        else:
+            img = self.gl_view.grabFramebuffer()
+        return img.scaled(w, h, Qt.AspectRatioMode.IgnoreAspectRatio,
+                          Qt.TransformationMode.SmoothTransformation)
+
+    def grab_array(self, size: tuple[int, int] | None = None) -> np.ndarray:
         """:meth:`grab_frame` as an ``(H, W, 4)`` RGBA uint8 array (a copy)."""
-        img = self.grab_frame().convertToFormat(QtGui.QImage.Format.Format_RGBA8888)
+        img = self.grab_frame(size).convertToFormat(QtGui.QImage.Format.Format_RGBA8888)
         h, w, bpl = img.height(), img.width(), img.bytesPerLine()
         buf = np.frombuffer(img.constBits(), dtype=np.uint8, count=h * bpl)
         return buf.reshape(h, bpl)[:, : w * 4].reshape(h, w, 4).copy()

@@ -273,3 +273,20 @@ def test_gl_view_leaves_left_right_to_the_window(qtbot, view):
     assert ev.isAccepted()
     view.gl_view.keyReleaseEvent(QtGui.QKeyEvent(QEvent.Type.KeyRelease, Qt.Key.Key_Up,
                                                  Qt.KeyboardModifier.NoModifier))
+
+
+@pytest.mark.gl
+def test_hidden_export_view_renders_at_requested_size(qtbot, walk):
+    original, adversarial, bones = walk
+    v = SkeletonView(controls=False)
+    qtbot.addWidget(v)
+    v.set_motions(original, adversarial, bones, 30)
+    v.set_frame(4)
+    a = v.grab_array(size=(320, 180))
+    assert a.shape == (180, 320, 4)
+    assert _not_background(a).sum() > 100
+    v.set_frame(30)
+    b = v.grab_array(size=(320, 180))
+    assert (np.abs(a.astype(int) - b.astype(int)).sum(axis=2) > 30).sum() > 50
+    with pytest.raises(ValueError, match="size"):
+        v.grab_frame(size=(0, 10))
