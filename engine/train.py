@@ -260,20 +260,26 @@ def train(model: nn.Module, data: Any, epochs: int = 30, lr: float = 1e-3, batch
           checkpoint: str | os.PathLike | None = None, resume: bool = False,
           callback: Callable[[TrainProgress], bool | None] | None = None, augment: bool = True,
           config: TrainConfig | None = None, class_names: Sequence[str] | None = None,
-          fps: float | None = None, meta_extra: dict | None = None) -> dict[str, Any]:
+          fps: float | None = None, meta_extra: dict | None = None, keep: str = "best",
+          val_data: Any = None) -> dict[str, Any]:
     """Train ``model`` on ``data`` and return the figures reached.
 
     ``data`` is a :class:`~engine.datasets.MotionDataset` or ``(motions, labels[, class_names[,
     subjects]])``. ``config`` overrides ``epochs``/``lr``/``batch_size``/``augment`` when given.
     ``callback(progress)`` is called after every batch and epoch; returning ``False`` stops training
-    after the current batch (the best checkpoint so far stays). See the module doc for the split,
-    the checkpoint metadata and resuming.
+    after the current batch (the best checkpoint so far stays). ``val_data`` (a dataset or arrays
+    like ``data``) replaces the split: all of ``data`` trains and ``val_data`` judges.
+    ``keep="last"`` writes the checkpoint
+    after every epoch instead of only the best ones (so the held-out set never picks the epoch).
+    See the module doc for the split, the checkpoint metadata and resuming.
 
     Returns ``{"accuracy", "best_epoch", "epochs_run", "start_epoch", "first_loss", "final_loss",
     "train_accuracy", "history", "seconds", "checkpoint", "val_subjects", "split", "n_train", "n_val",
     "stopped"}``; ``history`` holds one dict per epoch (loss, accuracies, val loss, seconds).
     """
     cfg = config or TrainConfig(epochs=epochs, lr=lr, batch_size=batch_size, augment=augment)
+    if keep not in ("best", "last"):
+        raise ValueError(f"keep must be 'best' or 'last', got {keep!r}")
     dev = _device(device)
     motions, labels, names, subjects, data_fps, data_name = _unpack(data)
     lay = getattr(model, "layout", None)
@@ -290,7 +296,13 @@ def train(model: nn.Module, data: Any, epochs: int = 30, lr: float = 1e-3, batch
     if labels.min() < 0 or labels.max() >= model.num_classes:
         raise WorkbenchError(f"train: labels {labels.min()}..{labels.max()} for {model.num_classes} classes")
     fps = float(fps or data_fps or lay.fps)
-    split = _split(motions, labels, subjects, val_subjects, cfg)
+    if val_data is not None:
+        vm, vl, _, vs, _, vname = _unpack(val_data)
+        lay.check_motion_shape(vm.shape, what=f"validation data {vname!r}")
+        vsub = sorted({str(s) for s in vs if s is not None}) if vs is not None else None
+        split = _Split(motions, labels, vm, vl, vsub or None, f"separate validation set {vname!r}")
+    else:
+        split = _split(motions, labels, subjects, val_subjects, cfg)
 
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
@@ -354,8 +366,10 @@ def train(model: nn.Module, data: Any, epochs: int = 30, lr: float = 1e-3, batch
                "seconds": time.monotonic() - te}
         history.append(rec)
         saved = False
-        if val_acc > best_acc:
+        improved = val_acc > best_acc
+        if improved:
             best_acc, best_epoch = val_acc, epoch
+        if improved or keep == "last":
             if ckpt is not None:
                 metrics = {"accuracy": val_acc, "val_loss": val_loss, "train_accuracy": rec["train_accuracy"],
                            "train_loss": rec["loss"], "epoch": epoch, "n_train": int(len(split.y_train)),
@@ -455,8 +469,12 @@ def _resume(model, opt, sched, ckpt: Path, dev, split: _Split) -> tuple[int, flo
     return epoch, acc, epoch, []
 
 
-def text_progress(stream: TextIO | None = None, width: int = 28) -> Callable[[TrainProgress], None]:
-    """A callback drawing a one-line progress bar (loss, accuracy, ETA) on ``stream`` (stderr)."""
+def text_progress(stream: TextIO | None = None, width: int = 28, every_batch: bool = True
+                  ) -> Callable[[TrainProgress], None]:
+    """A callback drawing a one-line progress bar (loss, accuracy, ETA) on ``stream`` (stderr).
+
+    ``every_batch=False`` writes one line per epoch only (for logs).
+    """
     out = stream if stream is not None else sys.stderr
 
     def fmt_time(s: float) -> str:
@@ -466,6 +484,8 @@ def text_progress(stream: TextIO | None = None, width: int = 28) -> Callable[[Tr
         return f"{s // 60:02d}:{s % 60:02d}"
 
     def cb(p: TrainProgress) -> None:
+        if not every_batch and p.phase != "epoch":
+            return
         frac = p.batch / max(1, p.batches)
         fill = int(round(width * frac))
         bar = "#" * fill + "-" * (width - fill)
