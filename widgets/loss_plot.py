@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore
+from PySide6.QtCore import Signal
 
 __all__ = ["DEFAULT_TERMS", "LossPlot"]
 
@@ -26,7 +27,10 @@ class LossPlot(pg.PlotWidget):
 
     Attributes: ``curves`` (name -> PlotDataItem), ``flip_line`` (InfiniteLine, hidden until
     :meth:`mark_flip`). Terms are created on first use, in the order given to ``terms`` or first seen.
+    Signal ``log_scale_changed(bool)`` (also when toggled from the plot's context menu, Plot Options).
     """
+
+    log_scale_changed = Signal(bool)
 
     def __init__(self, parent=None, terms=DEFAULT_TERMS, *, refresh_ms: int = 50, capacity: int = 256):
         super().__init__(parent)
@@ -56,6 +60,8 @@ class LossPlot(pg.PlotWidget):
         self._refresh.setSingleShot(True)
         self._refresh.setInterval(int(refresh_ms))
         self._refresh.timeout.connect(self.flush)
+        # The context menu's "Log Y" check box and set_log_scale() share one state.
+        self.plotItem.ctrl.logYCheck.toggled.connect(self._on_log_toggled)
 
     # --- buffers ---------------------------------------------------------------------------------------
     def _term(self, name: str) -> np.ndarray:
@@ -157,9 +163,12 @@ class LossPlot(pg.PlotWidget):
     # --- display ---------------------------------------------------------------------------------------
     def set_log_scale(self, on: bool) -> None:
         """Logarithmic y axis (non-positive values are not drawn)."""
+        self.plotItem.setLogMode(x=False, y=bool(on))  # -> _on_log_toggled when it changes
+
+    def _on_log_toggled(self, on: bool) -> None:
         self._log = bool(on)
-        self.plotItem.setLogMode(x=False, y=self._log)
         self.flush()
+        self.log_scale_changed.emit(self._log)
 
     @property
     def log_scale(self) -> bool:

@@ -41,12 +41,17 @@ def test_loss_new_term_and_missing_values(loss):
     assert "l_dyn_2" in [item.text for _, item in loss.legend.items]
 
 
-def test_loss_history_clear_log_and_flip(loss):
+def test_loss_history_clear_log_and_flip(loss, qtbot):
     loss.set_history({"total": [3.0, 2.0, 1.0, 0.0], "Lc": [1.0, -1.0, 0.5, 0.2]}, iterations=[0, 10, 20, 30])
     x, y = loss.curves["Lc"].getData()
     np.testing.assert_array_equal(x, [0, 10, 20, 30])
+    with qtbot.waitSignal(loss.log_scale_changed, timeout=1000) as sig:
+        loss.set_log_scale(True)
+    assert sig.args == [True] and loss.log_scale
+    assert np.isnan(loss.curves["Lc"].getData()[1][1])  # -1 has no logarithm: a gap, no warning
+    loss.plotItem.ctrl.logYCheck.setChecked(False)  # the context menu's toggle
+    assert not loss.log_scale
     loss.set_log_scale(True)
-    assert loss.log_scale
     _, y = loss.data("Lc")
     np.testing.assert_array_equal(y, [1.0, -1.0, 0.5, 0.2])  # stored values untouched
     loss.mark_flip(20)
