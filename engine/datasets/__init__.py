@@ -24,15 +24,12 @@ Text formats are parsed once and cached by content (see :func:`engine.datasets._
 from __future__ import annotations
 
 import os
-import zipfile
 from pathlib import Path
-
-import numpy as np
 
 from ..errors import DatasetError
 from ._cache import cache_root
 from ._dataset import MotionDataset
-from .io import load_smart_npz, load_workbench_npz, save
+from .io import _open_npz, load_smart_npz, load_workbench_npz, save
 from .loaders import (
     load_amc,
     load_amc_folder,
@@ -111,11 +108,7 @@ def detect_format(path: str | os.PathLike) -> str:
     if ext == ".npy":
         return "ntu_npy"
     if ext == ".npz":
-        try:
-            with np.load(p, allow_pickle=False) as z:
-                keys = set(z.files)
-        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-            raise DatasetError(f"{p}: not a readable npz file ({exc})") from None
+        keys = set(_open_npz(p, keys_only=True).files)
         if "format" in keys and "motions" in keys:
             return "workbench_npz"
         if {"clips", "classes"} <= keys:

@@ -166,8 +166,8 @@ def parse_bvh(path: str | os.PathLike, text: str | None = None) -> Bvh:
     if [t.lower() for t in tok_t[:2]] != ["frame", "time:"] or len(tok_t) != 3:
         raise err(ln_t, "expected 'Frame Time: <seconds>'")
     frame_time = to_float(tok_t[2], path, ln_t, "the frame time")
-    if frame_time <= 0:
-        raise err(ln_t, f"frame time must be > 0, got {tok_t[2]}")
+    if not 1e-6 <= frame_time <= 1e3:
+        raise err(ln_t, f"frame time {tok_t[2]} s; expected seconds per frame between 1e-6 and 1000")
     n_ch = sum(len(c) for c in channels)
     first = i
     rows = lines[first:]

@@ -104,9 +104,26 @@ def save(dataset: MotionDataset, path: str | os.PathLike, *, compress: bool = Tr
     return path
 
 
-def _open_npz(path: Path):
+class _NpzArrays(dict):
+    """All arrays of an npz, read eagerly so that no file handle outlives the call."""
+
+    @property
+    def files(self) -> list[str]:
+        return list(self)
+
+    def __enter__(self) -> _NpzArrays:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+
+def _open_npz(path: Path, keys_only: bool = False) -> _NpzArrays:
     try:
-        return np.load(path, allow_pickle=False)
+        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:
+            if keys_only:
+                return _NpzArrays.fromkeys(z.files)
+            return _NpzArrays({k: z[k] for k in z.files})
     except FileNotFoundError:
         raise DatasetError(f"{path}: file not found") from None
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:

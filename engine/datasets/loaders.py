@@ -172,11 +172,27 @@ def _amc_take(
         skels[asf] = parse_asf(asf)
     skel = skels[asf]
     motion = parse_amc(amc, skel)
-    pos = amc_positions(skel, motion, SMART_ZERO_BONES if smart_skeleton else ())
-    scale = skel.metres_per_unit if metres_per_unit is None else metres_per_unit
+    sel = _asf31_selection(skel, asf)
+    with np.errstate(all="ignore"):
+        pos = amc_positions(skel, motion, SMART_ZERO_BONES if smart_skeleton else ())
+        scale = skel.metres_per_unit if metres_per_unit is None else metres_per_unit
+        pos = pos[:, sel] * scale
+    _check_finite(pos, amc)
     _, subject, name_fps = _take_name_fields(amc.stem)
     rate = source_fps or name_fps or 120.0
-    return _Take(pos[:, _asf31_selection(skel, asf)] * scale, rate, str(amc), subject, label)
+    if not rate > 0:
+        raise DatasetError(f"{amc}: frame rate {rate} from its name; expected > 0")
+    return _Take(pos, rate, str(amc), subject, label)
+
+
+def _check_finite(pos: np.ndarray, path: Path) -> None:
+    bad = ~np.isfinite(pos).all(axis=(1, 2))
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        raise DatasetError(
+            f"{path}: frame {k} gives non-finite joint positions (overflow in forward kinematics); "
+            "expected finite, moderate channel values"
+        )
 
 
 def _mocap_options(window, stride, fps, centre, face) -> None:
@@ -432,22 +448,24 @@ def guess_metres_per_unit(rest_height: float) -> tuple[float, str]:
 
 def _bvh_take(path: Path, *, metres_per_unit, source_fps, joints, label: int, subject: str | None):
     bvh = parse_bvh(path)
-    pos = bvh_positions(bvh)
     if joints is None:
         mapping, missing = map_joints_by_name(bvh.names)
     else:
         mapping, missing = _explicit_joints(joints, bvh.names, path), []
-    sel = select_hdm05_25(pos, mapping)
-    if metres_per_unit is None:
-        zero = bvh_positions_rest(bvh)
-        height = float(np.ptp(zero[:, 1])) if zero.size else 0.0
-        scale, unit = guess_metres_per_unit(height)
-    else:
-        scale, unit = float(metres_per_unit), "given"
+    with np.errstate(all="ignore"):
+        sel = select_hdm05_25(bvh_positions(bvh), mapping)
+        if metres_per_unit is None:
+            zero = bvh_positions_rest(bvh)
+            height = float(np.ptp(zero[:, 1])) if zero.size else 0.0
+            scale, unit = guess_metres_per_unit(height if np.isfinite(height) else 0.0)
+        else:
+            scale, unit = float(metres_per_unit), "given"
+        sel = sel * scale
+    _check_finite(sel, path)
     rate = source_fps or bvh.fps
     if abs(rate - round(rate)) < 0.01:
         rate = float(round(rate))
-    take = _Take(sel * scale, rate, str(path), subject, label)
+    take = _Take(sel, rate, str(path), subject, label)
     return take, {"metres_per_unit": scale, "unit": unit, "missing_joints": missing}
 
 
