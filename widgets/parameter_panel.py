@@ -281,6 +281,7 @@ class ParameterPanel(QtWidgets.QWidget):
             )
         if "betas" in p and len(tuple(p["betas"])) != 5:
             raise ValueError(f"betas must have 5 values, got {p['betas']!r}")
+        self._check_ranges(p)
         widgets = [self.strategy_combo, self.top_n_spin, self.target_combo, self.w_edit, self.alpha_edit,
                    *self.beta_edits, self.lr_spin, self.iterations_spin, self.perceptual_combo,
                    self.classification_combo, self.keep_going_check, self.seed_spin]
@@ -318,6 +319,24 @@ class ParameterPanel(QtWidgets.QWidget):
             for b in blockers:
                 b.unblock()
         self._update_enabled()
+
+    def _check_ranges(self, p: dict) -> None:
+        """Out-of-range values raise instead of being clamped silently by the spin boxes."""
+        checks = []
+        for key, edit in (("w", self.w_edit.spin), ("alpha", self.alpha_edit.spin)):
+            if key in p:
+                checks.append((key, p[key], edit))
+        if "betas" in p:
+            for k, (b, e) in enumerate(zip(p["betas"], self.beta_edits, strict=True)):
+                checks.append((f"betas[{k}]", b, e.spin))
+        boxes = (("lr", self.lr_spin), ("iterations", self.iterations_spin), ("top_n", self.top_n_spin),
+                 ("seed", self.seed_spin))
+        for key, box in boxes:
+            if key in p:
+                checks.append((key, p[key], box))
+        for key, value, box in checks:
+            if not box.minimum() <= float(value) <= box.maximum():
+                raise ValueError(f"{key} must be in [{box.minimum():g}, {box.maximum():g}], got {value!r}")
 
     def set_class_names(self, names) -> None:
         """Classes offered as SA targets (index = class id); keeps the selected target if it still exists."""

@@ -103,6 +103,10 @@ def test_bad_params_raise(panel):
         panel.set_params({"strategy": "xx"})
     with pytest.raises(ValueError, match="betas"):
         panel.set_params({"betas": (1, 2)})
+    with pytest.raises(ValueError, match=r"lr must be in"):
+        panel.set_params({"lr": 0.0})
+    with pytest.raises(ValueError, match=r"betas\[2\] must be in"):
+        panel.set_params({"betas": (0, 0, 1.5, 0, 0)})
     assert panel.params() == DEFAULT_PARAMS
 
 
