@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from pathlib import Path
 
 from ..errors import DatasetError
 
 __all__ = ["read_text", "where", "to_float", "to_int"]
+
+_SURROGATE = re.compile("[\udc80-\udcff]")
 
 
 def where(path: str | os.PathLike | None, line: int | None = None) -> str:
@@ -37,24 +40,18 @@ def decode(data: bytes, path: str | os.PathLike | None = None, comment: str = "#
     """
     try:
         text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
+    except UnicodeDecodeError:
         text = data.decode("utf-8", errors="surrogateescape")
-        lines = text.split("\n")
-        offset = 0
-        for ln, line in enumerate(lines, start=1):
-            bad = next((i for i, ch in enumerate(line) if "\udc80" <= ch <= "\udcff"), None)
-            if bad is not None:
-                cpos = line.find(comment) if comment else -1
-                if cpos < 0 or cpos > bad:
-                    byte = ord(line[bad]) - 0xDC00
-                    raise DatasetError(
-                        f"{where(path, ln)}: byte 0x{byte:02x} (column {bad + 1}) is not UTF-8 text; "
-                        "expected a UTF-8 (or ASCII) text file"
-                    ) from None
-                lines[ln - 1] = "".join("?" if "\udc80" <= ch <= "\udcff" else ch for ch in line)
-            offset += len(line) + 1
-        del exc
-        text = "\n".join(lines)
+        for m in _SURROGATE.finditer(text):
+            line_start = text.rfind("\n", 0, m.start()) + 1
+            if not comment or comment not in text[line_start : m.start()]:
+                ln = text.count("\n", 0, m.start()) + 1
+                byte = ord(m.group()) - 0xDC00
+                raise DatasetError(
+                    f"{where(path, ln)}: byte 0x{byte:02x} (column {m.start() - line_start + 1}) is not "
+                    "UTF-8 text; expected a UTF-8 (or ASCII) text file"
+                ) from None
+        text = _SURROGATE.sub("?", text)
     if text.startswith("\ufeff"):
         text = text[1:]
     if "\x00" in text:

@@ -130,6 +130,7 @@ def _dataset(takes, class_names, *, layout, fps, window, stride, centre, face, n
         centred=centre,
         faced=face,
         takes=len(takes),
+        source_frames=int(sum(t.positions.shape[0] for t in takes)),
         padded_clips=int(sum(c["padded"])),
     )
     return MotionDataset(
