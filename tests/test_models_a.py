@@ -267,3 +267,66 @@ def test_hrnn_uses_the_five_parts_and_sum_pooling():
         torch.testing.assert_close(m(x + torch.tensor([1.0, -2.0, 0.5])), y, atol=1e-5, rtol=1e-5)
         m.pool = "mean"
         torch.testing.assert_close(m(x) * 8, y, atol=1e-4, rtol=1e-4)
+
+
+# -- graph-product orientation (a checkpoint's PA loads either way; only one way computes the same) ------
+
+def test_agcn_aggregates_over_columns_with_attention_scaled_by_T():
+    from engine.models.agcn import UnitGCN
+
+    torch.manual_seed(0)
+    a = np.stack([np.eye(25), np.triu(np.ones((25, 25)), 1), np.zeros((25, 25))]).astype(np.float32)
+    g = UnitGCN(3, 8, a).eval()
+    with torch.no_grad():
+        for conv in (*g.conv_a, *g.conv_b):
+            conv.weight.zero_()
+            conv.bias.zero_()
+        g.PA.copy_(torch.randn(3, 25, 25))
+        x = torch.randn(2, 3, 5, 25)
+        y = g(x)
+        # zero embeddings: the attention is softmax of zeros over dim -2 = 1/V everywhere
+        m = torch.from_numpy(a) + g.PA + 1.0 / 25
+        z = sum(g.conv_d[i](torch.einsum("nctv,vw->nctw", x, m[i])) for i in range(3))
+        ref = torch.relu(g.bn(z) + g.down(x))
+    torch.testing.assert_close(y, ref, rtol=1e-5, atol=1e-5)
+
+
+def test_agcn_attention_is_divided_by_inter_channels_times_T():
+    from engine.models.agcn import UnitGCN
+
+    torch.manual_seed(0)
+    g = UnitGCN(4, 8, np.zeros((1, 25, 25), dtype=np.float32)).eval()
+    x = torch.randn(1, 4, 6, 25)
+    with torch.no_grad():
+        a1 = g.conv_a[0](x).permute(0, 3, 1, 2).reshape(1, 25, -1)
+        a2 = g.conv_b[0](x).reshape(1, -1, 25)
+        att = torch.softmax(a1 @ a2 / (g.inter_c * 6), dim=-2)
+        z = g.conv_d[0]((x.reshape(1, 24, 25) @ (att + g.PA[0])).view(1, 4, 6, 25))
+        torch.testing.assert_close(g(x), torch.relu(g.bn(z) + g.down(x)), rtol=1e-5, atol=1e-5)
+
+
+def test_ctrgcn_aggregates_over_rows():
+    from engine.models.ctrgcn import CTRGC
+
+    torch.manual_seed(0)
+    c = CTRGC(16, 8).eval()
+    with torch.no_grad():
+        c.conv4.weight.zero_()
+        c.conv4.bias.zero_()
+        a = torch.randn(25, 25)
+        x = torch.randn(2, 16, 5, 25)
+        ref = torch.einsum("uv,nctv->nctu", a, c.conv3(x))
+        torch.testing.assert_close(c(x, a, torch.ones(1)), ref, rtol=1e-5, atol=1e-5)
+
+
+def test_stgcn_graph_product_orientation():
+    from engine.models.stgcn import ConvTemporalGraphical
+
+    torch.manual_seed(0)
+    g = ConvTemporalGraphical(3, 4, 2)
+    a = torch.randn(2, 25, 25)
+    x = torch.randn(1, 3, 5, 25)
+    with torch.no_grad():
+        h = g.conv(x).view(1, 2, 4, 5, 25)
+        ref = sum(h[:, k] @ a[k] for k in range(2))  # out[w] = sum_v x[v] A[v, w]
+        torch.testing.assert_close(g(x, a), ref, rtol=1e-5, atol=1e-5)

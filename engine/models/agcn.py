@@ -98,10 +98,10 @@ def fill_null_frames(x: torch.Tensor, pad_to: int | None = 300) -> torch.Tensor:
     for i in range(n):
         for b in range(m):
             s = sums[i, :, b]
-            if s.sum() == 0 and not (s != 0).any():
+            nonempty = s != 0
+            if not nonempty.any():  # an absent body stays zero
                 continue
             order = np.arange(t)
-            nonempty = s != 0
             if not nonempty[0]:
                 valid = np.flatnonzero(nonempty)
                 order = np.concatenate([valid, np.flatnonzero(~nonempty)])
