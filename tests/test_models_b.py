@@ -374,6 +374,7 @@ def _np_pre_normalization(take: np.ndarray, null_frames: str = "first") -> np.nd
 
 def _takes_with_gaps() -> torch.Tensor:
     x = _take(57, n=3, seed=10)
+    x[0, 30:33] = 0  # a gap inside the take stays (and is repeated with the rest)
     x[1, :3] = 0  # leading empty frames and a gap: the non-empty frames move to the front
     x[1, 20:25] = 0
     x[2, 40:] = 0  # a shorter take inside the clip, and one missing joint

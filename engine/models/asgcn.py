@@ -262,7 +262,12 @@ class ASGCN(nn.Module):
 
     Widths: ``channels`` (64, 128, 256) for the three stages of the classifier, ``aim_hidden`` (128)
     for the AIM; ``max_hop`` (4) sets the structural partition (``1 + 2 * max_hop`` kernels).
+    The state dict is the official classifier's (``model1``) at the root plus the official AIM's
+    (``model2``) under ``aim.``; ``CHECKPOINT_PARTS`` tells a multi-file loader that the first file
+    goes to the root (``""``) and the second to ``aim``.
     """
+
+    CHECKPOINT_PARTS = ("", "aim")
 
     def __init__(self, layout: Layout, num_classes: int, channels: tuple[int, int, int] = (64, 128, 256),
                  max_hop: int = 4, lamda_act: float = 0.5, aim_hidden: int = 128, aim_frames: int = 50,
