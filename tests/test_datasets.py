@@ -308,3 +308,40 @@ def test_ntu_npy(tmp_path):
     assert ds.padded.all() and ds.info["bodies_dropped"] == 2
     np.testing.assert_allclose(ds.motions[1, :30], data[1, :, :30, :, 1].transpose(1, 2, 0), atol=1e-6)
     np.testing.assert_allclose(ds.motions[1, 30:], np.broadcast_to(ds.motions[1, 29], (20, 25, 3)))
+
+
+def test_cache_key_follows_file_location(tmp_path):
+    a = write_amc_take(tmp_path / "1", "aa", "kick", 1, frames=100)
+    write_amc_take(tmp_path / "2", "aa", "squat", 2, frames=100)
+    cache = tmp_path / "c"
+    first = datasets.load(tmp_path, cache_dir=cache, class_names=["A", "B"])
+    assert first.labels.tolist() == [0, 1]
+    a.rename(tmp_path / "2" / a.name)  # same content, other class folder
+    (tmp_path / "1" / "HDM_aa.asf").rename(tmp_path / "1" / "x.txt")
+    (tmp_path / "1" / "x.txt").unlink()
+    moved = datasets.load(tmp_path, cache_dir=cache, class_names=["B"])
+    assert "cache" not in moved.info and moved.labels.tolist() == [0, 0]
+    assert all("/2/" in s for s in moved.sources)
+
+
+def test_uppercase_amc_is_found(tmp_path):
+    amc = write_amc_take(tmp_path / "1", "aa", "kick", 1, frames=100)
+    amc.rename(amc.with_suffix(".AMC"))
+    assert datasets.detect_format(tmp_path) == "amc_folder"
+    ds = datasets.load(tmp_path, cache=False)
+    assert ds.sources[0].endswith(".AMC")
+
+
+def test_bvh_interpolated_rate(tmp_path):
+    from data_factories import MHAD_JOINTS, bvh_text, dfs_order, mhad_motion
+
+    joints = dfs_order(MHAD_JOINTS)
+    p = tmp_path / "take.bvh"
+    p.write_text(bvh_text(joints, mhad_motion(100, joints=joints), 1 / 100))  # 100 Hz, 1 s
+    assert datasets.detect_format(p) == "bvh"
+    ds = datasets.load(p, window=None, cache=False)
+    assert ds.fps == 30 and ds.motions.shape[1] == 30  # frames at 0, 3.33, 6.67 ... source frames
+    raw = datasets.load(p, window=None, fps=None, cache=False)
+    np.testing.assert_allclose(ds.motions[0, 3], raw.motions[0, 10], atol=1e-5)  # t = 0.1 s exactly
+    mid = (2 * raw.motions[0, 3] + raw.motions[0, 4]) / 3  # t = 1/30 s = source frame 3.33
+    np.testing.assert_allclose(ds.motions[0, 1], mid, atol=1e-4)

@@ -31,6 +31,7 @@ from ._cache import cache_root
 from ._dataset import MotionDataset
 from .io import _open_npz, load_smart_npz, load_workbench_npz, save
 from .loaders import (
+    find_files,
     load_amc,
     load_amc_folder,
     load_bvh,
@@ -76,21 +77,23 @@ def formats() -> list[str]:
     return sorted(_LOADERS)
 
 
-def _has(root: Path, pattern: str) -> bool:
-    return next(iter(root.rglob(pattern)), None) is not None
+def _has(root: Path, suffix: str, stem: str = "") -> bool:
+    """Whether a file under ``root`` has ``suffix`` (any case: HDM05 has ``.AMC`` takes) and a stem
+    starting with ``stem``."""
+    return any(f.stem.lower().startswith(stem) for f in find_files(root, suffix))
 
 
 def detect_format(path: str | os.PathLike) -> str:
     """The format name for ``path`` (see :func:`formats`)."""
     p = Path(path)
     if p.is_dir():
-        if _has(p, "*.amc"):
+        if _has(p, ".amc"):
             return "amc_folder"
-        if _has(p, "skl_s*_a*_r*.bvh"):
+        if _has(p, ".bvh", "skl_s"):
             return "mhad"
-        if _has(p, "*.bvh"):
+        if _has(p, ".bvh"):
             return "bvh_folder"
-        if _has(p, "*.skeleton"):
+        if _has(p, ".skeleton"):
             return "ntu_skeleton"
         raise DatasetError(
             f"{p}: no dataset files found in it; expected .amc, .bvh or .skeleton files "

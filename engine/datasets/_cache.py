@@ -32,8 +32,9 @@ def content_key(kind: str, files: Iterable[Path], options: dict[str, Any]) -> st
     h = hashlib.blake2b(digest_size=20)
     h.update(f"{kind}\0{CACHE_VERSION}\0".encode())
     h.update(json.dumps(options, sort_keys=True, default=str).encode())
-    for f in sorted(files, key=lambda p: p.name):
-        h.update(b"\0file\0" + f.name.encode("utf-8", "surrogateescape") + b"\0")
+    # the absolute path is part of the key too: cached datasets record their source files
+    for f in sorted((Path(os.path.abspath(p)) for p in files), key=str):
+        h.update(b"\0file\0" + str(f).encode("utf-8", "surrogateescape") + b"\0")
         try:
             with open(f, "rb") as fh:
                 while chunk := fh.read(1 << 22):

@@ -66,6 +66,13 @@ class _Take:
     label: int
 
 
+def find_files(root: Path, suffix: str):
+    """Files under ``root`` whose suffix is ``suffix``, ignoring case (HDM05 has an ``.AMC`` take)."""
+    for f in root.rglob("*"):
+        if f.suffix.lower() == suffix and f.is_file():
+            yield f
+
+
 def _take_name_fields(stem: str) -> tuple[str, str | None, float | None]:
     """``(motion, subject, fps)`` from an HDM05 (``HDM_bd_kickLFront1Reps_001_120``) or CMU name."""
     m = _HDM_RE.match(stem)
@@ -403,7 +410,7 @@ def load_amc_folder(
     """
     root = Path(path)
     _mocap_options(window, stride, fps, centre, face)
-    asfs = sorted(root.rglob("*.asf")) if root.is_dir() else []
+    asfs = sorted(find_files(root, ".asf")) if root.is_dir() else []
     skels: dict = {}
 
     def take(f: Path, label: int) -> _Take:
@@ -628,7 +635,7 @@ def load_mhad(
     window: int | None = 60,
     stride: int = 20,
     fps: float | None = 30.0,
-    source_fps: float | None = 480.0,
+    source_fps: float | None = None,
     centre: bool = False,
     face: bool = False,
     metres_per_unit: float | None = None,
@@ -638,13 +645,14 @@ def load_mhad(
     """Berkeley MHAD skeleton BVH files ``skl_sXX_aYY_rZZ.bvh`` (a file or a folder, searched recursively).
 
     Class ``aYY`` -> index ``YY - 1`` of :data:`MHAD_CLASS_NAMES`, subject ``sXX``, repetition ``rZZ``
-    (in ``info['repetitions']``). Captured at 480 Hz (``source_fps``), resampled to ``fps`` (every 16th
-    frame). Joints mapped by name onto ``hdm05_25`` (``bvh.HDM05_25_NAME_MAP``).
+    (in ``info['repetitions']``). Captured at 480 Hz (the file's ``Frame Time``, or ``source_fps``),
+    resampled to ``fps`` (every 16th frame). Joints mapped by name onto ``hdm05_25``
+    (``bvh.HDM05_25_NAME_MAP``).
     """
     p = Path(path)
     _mocap_options(window, stride, fps, centre, face)
     if p.is_dir():
-        files = sorted(f for f in p.rglob("*.bvh") if _MHAD_RE.match(f.stem))
+        files = sorted(f for f in find_files(p, ".bvh") if _MHAD_RE.match(f.stem))
         if not files:
             raise DatasetError(
                 f"{p}: no skl_sXX_aYY_rZZ.bvh files in it; expected Berkeley MHAD skeleton files"
@@ -741,7 +749,7 @@ def load_ntu_skeleton(
     p = Path(path)
     check_window(window, stride)
     if p.is_dir():
-        files = sorted(f for f in p.rglob("*.skeleton"))
+        files = sorted(find_files(p, ".skeleton"))
         if not files:
             raise DatasetError(f"{p}: no .skeleton files in it; expected NTU RGB+D skeleton files")
     elif p.is_file():
