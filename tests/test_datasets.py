@@ -345,3 +345,23 @@ def test_bvh_interpolated_rate(tmp_path):
     np.testing.assert_allclose(ds.motions[0, 3], raw.motions[0, 10], atol=1e-5)  # t = 0.1 s exactly
     mid = (2 * raw.motions[0, 3] + raw.motions[0, 4]) / 3  # t = 1/30 s = source frame 3.33
     np.testing.assert_allclose(ds.motions[0, 1], mid, atol=1e-4)
+
+
+def test_set_bone_lengths_keeps_directions():
+    rng = np.random.default_rng(1)
+    frames = rng.normal(size=(4, 25, 3))
+    for group in HDM05_25.coincident:
+        frames[:, list(group)] = frames[:, [group[0]]]
+    target = np.linspace(0.1, 0.5, HDM05_25.num_bones)
+    out = datasets.set_bone_lengths(frames, HDM05_25, target)
+    np.testing.assert_allclose(
+        datasets.bone_lengths(out, HDM05_25), np.broadcast_to(target, (4, HDM05_25.num_bones))
+    )
+    b = HDM05_25.bone_array()
+    d_old = frames[:, b[:, 1]] - frames[:, b[:, 0]]
+    d_new = out[:, b[:, 1]] - out[:, b[:, 0]]
+    cos = (d_old * d_new).sum(-1) / np.linalg.norm(d_old, axis=-1) / np.linalg.norm(d_new, axis=-1)
+    np.testing.assert_allclose(cos, 1.0)
+    np.testing.assert_array_equal(out[:, HDM05_25.root], frames[:, HDM05_25.root])
+    with pytest.raises(DatasetError, match=f"{HDM05_25.num_bones} bones"):
+        datasets.set_bone_lengths(frames, HDM05_25, [1.0, 2.0])

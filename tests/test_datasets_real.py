@@ -172,3 +172,19 @@ def test_own_npz_round_trip_real(hdm05_train, tmp_path):
     info.pop("cache", None)
     back.info.pop("cache", None)
     assert back.info == info
+
+
+def test_amc_on_the_smart_reference_skeleton(shared_data, tmp_path):
+    smart = datasets.load(shared_data / "hdm05-smart" / "adClassTrain.npz")
+    ref = datasets.bone_lengths(smart.motions[0, 0], HDM05_25)
+    ds = datasets.load(
+        shared_data / "hdm05-amc" / "train" / "6", bone_lengths=ref, centre=True, cache_dir=tmp_path
+    )
+    np.testing.assert_allclose(
+        datasets.bone_lengths(ds.motions, HDM05_25),
+        np.broadcast_to(ref, (*ds.motions.shape[:2], HDM05_25.num_bones)),
+        atol=1e-5,
+    )
+    for group in HDM05_25.coincident:
+        np.testing.assert_allclose(ds.motions[..., group, :].std(axis=-2), 0.0, atol=1e-5)
+    assert ds.info["bone_lengths"] == pytest.approx(ref.tolist())

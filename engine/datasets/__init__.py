@@ -28,7 +28,7 @@ from pathlib import Path
 
 from ..errors import DatasetError
 from ._cache import cache_root
-from ._dataset import MotionDataset
+from ._dataset import MotionDataset, bone_lengths, set_bone_lengths
 from .io import _open_npz, load_smart_npz, load_workbench_npz, save
 from .loaders import (
     find_files,
@@ -48,6 +48,8 @@ __all__ = [
     "formats",
     "detect_format",
     "cache_root",
+    "bone_lengths",
+    "set_bone_lengths",
     "load_smart_npz",
     "load_workbench_npz",
     "load_amc",

@@ -10,7 +10,7 @@ import numpy as np
 from ..errors import DatasetError
 from ..skeleton import Layout, resolve
 
-__all__ = ["MotionDataset", "window_take", "face_and_centre", "resample"]
+__all__ = ["MotionDataset", "window_take", "face_and_centre", "resample", "bone_lengths", "set_bone_lengths"]
 
 
 class MotionDataset:
@@ -230,3 +230,47 @@ def check_window(window: int | None, stride: int) -> None:
         raise DatasetError(f"window must be a positive number of frames or None, got {window!r}")
     if not isinstance(stride, int | np.integer) or stride < 1:
         raise DatasetError(f"stride must be a positive number of frames, got {stride!r}")
+
+
+def bone_lengths(motions: np.ndarray, layout: Layout | str) -> np.ndarray:
+    """Lengths ``(..., E)`` of the layout's bones (``layout.bones`` order) in ``motions`` ``(..., V, 3)``."""
+    lay = resolve(layout)
+    b = lay.bone_array()
+    m = np.asarray(motions)
+    return np.linalg.norm(m[..., b[:, 1], :] - m[..., b[:, 0], :], axis=-1)
+
+
+def set_bone_lengths(frames: np.ndarray, layout: Layout | str, lengths) -> np.ndarray:
+    """``frames`` ``(..., V, 3)`` with every bone of ``layout.bones`` scaled to ``lengths`` along its
+    own direction, from the root outwards (the root stays; coincident joints stay together).
+
+    Used to put takes of different actors on one reference skeleton, as the SMART data are (e.g. the
+    lengths of ``hdm05_rest.bvh`` via :func:`bone_lengths`).
+    """
+    lay = resolve(layout)
+    target = np.asarray(lengths, dtype=np.float64).reshape(-1)
+    if target.shape[0] != lay.num_bones:
+        raise DatasetError(
+            f"bone_lengths has {target.shape[0]} values; layout {lay.name!r} has {lay.num_bones} bones"
+        )
+    old = np.asarray(frames, dtype=np.float64)
+    new = np.empty_like(old)
+    length_of = {child: target[i] for i, (_, child) in enumerate(lay.bones)}
+    done = {lay.root}
+    new[..., lay.root, :] = old[..., lay.root, :]
+    order = [lay.root]
+    while len(order) < lay.num_joints:
+        for j, p in enumerate(lay.parents):
+            if j not in done and p in done:
+                order.append(j)
+                done.add(j)
+    for j in order[1:]:
+        p = lay.parents[j]
+        if j not in length_of:
+            new[..., j, :] = new[..., p, :]
+            continue
+        d = old[..., j, :] - old[..., p, :]
+        n = np.linalg.norm(d, axis=-1, keepdims=True)
+        unit = np.divide(d, n, out=np.zeros_like(d), where=n > 0)
+        new[..., j, :] = new[..., p, :] + unit * length_of[j]
+    return new

@@ -20,7 +20,7 @@ import numpy as np
 from ..errors import DatasetError
 from ..skeleton import HDM05_25, HDM05_FROM_ASF31, NTU25, Layout
 from ._cache import cached
-from ._dataset import MotionDataset, check_window, face_and_centre, resample, window_take
+from ._dataset import MotionDataset, check_window, face_and_centre, resample, set_bone_lengths, window_take
 from .asf import ASF31_NAMES, SMART_ZERO_BONES, amc_positions, asf_beside, parse_amc, parse_asf
 from .bvh import bvh_positions, map_joints_by_name, parse_bvh, select_hdm05_25
 from .io import METRES_PER_UNIT_HDM05
@@ -93,6 +93,7 @@ def _clips(
     stride: int,
     centre: bool,
     face: bool,
+    bone_lengths=None,
 ) -> dict:
     root = layout.root
     lhip, rhip = (1, 6) if layout is HDM05_25 else (12, 16)
@@ -104,6 +105,8 @@ def _clips(
             frames, idx = resample(frames, t.fps, fps)
         else:
             idx = np.arange(frames.shape[0])
+        if bone_lengths is not None:
+            frames = set_bone_lengths(frames, layout, bone_lengths)
         frames = face_and_centre(frames, root, lhip, rhip, centre=centre, face=face)
         processed.append((t, frames, idx))
     if window is None:
@@ -123,10 +126,21 @@ def _clips(
     return out
 
 
-def _dataset(takes, class_names, *, layout, fps, window, stride, centre, face, name, info) -> MotionDataset:
+def _dataset(
+    takes, class_names, *, layout, fps, window, stride, centre, face, name, info, bone_lengths=None
+) -> MotionDataset:
     if not takes:
         raise DatasetError(f"{name}: no takes to load")
-    c = _clips(takes, layout=layout, fps=fps, window=window, stride=stride, centre=centre, face=face)
+    c = _clips(
+        takes,
+        layout=layout,
+        fps=fps,
+        window=window,
+        stride=stride,
+        centre=centre,
+        face=face,
+        bone_lengths=bone_lengths,
+    )
     rate = fps if fps is not None else takes[0].fps
     info = dict(info)
     info.update(
@@ -137,6 +151,7 @@ def _dataset(takes, class_names, *, layout, fps, window, stride, centre, face, n
         centred=centre,
         faced=face,
         takes=len(takes),
+        bone_lengths=None if bone_lengths is None else [float(x) for x in bone_lengths],
         source_frames=int(sum(t.positions.shape[0] for t in takes)),
         padded_clips=int(sum(c["padded"])),
     )
@@ -193,6 +208,15 @@ def _amc_take(
     return _Take(pos, rate, str(amc), subject, label)
 
 
+def _lengths_option(bone_lengths) -> list[float] | None:
+    if bone_lengths is None:
+        return None
+    arr = np.asarray(bone_lengths, dtype=np.float64).reshape(-1)
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        raise DatasetError(f"bone_lengths must be finite and >= 0, got {arr.tolist()[:8]}...")
+    return arr.tolist()
+
+
 def _check_finite(pos: np.ndarray, path: Path) -> None:
     bad = ~np.isfinite(pos).all(axis=(1, 2))
     if bad.any():
@@ -219,6 +243,7 @@ def load_amc(
     source_fps: float | None = None,
     centre: bool = False,
     face: bool = False,
+    bone_lengths: Sequence[float] | None = None,
     smart_skeleton: bool = True,
     metres_per_unit: float | None = None,
     class_name: str | None = None,
@@ -232,6 +257,8 @@ def load_amc(
     BVH exports do, so that the coincident joints of ``hdm05_25`` coincide. The source frame rate is
     ``source_fps``, else the ``_120`` of an HDM05 name, else 120. ``centre``/``face``: root at the
     origin in every frame / turned to face +z at the first frame (the SMART preprocessing does both).
+    ``bone_lengths`` (metres, one per ``hdm05_25`` bone in ``layout.bones`` order) rescales every bone
+    along its own direction, e.g. onto the SMART reference skeleton (see :func:`set_bone_lengths`).
     """
     amc = Path(path)
     if not amc.is_file():
@@ -240,6 +267,7 @@ def load_amc(
     asf_path = Path(asf) if asf is not None else asf_beside(amc)
     motion_name, _, _ = _take_name_fields(amc.stem)
     opts = dict(
+        bone_lengths=_lengths_option(bone_lengths),
         window=window,
         stride=stride,
         fps=fps,
@@ -262,6 +290,7 @@ def load_amc(
             stride=stride,
             centre=centre,
             face=face,
+            bone_lengths=bone_lengths,
             name=amc.stem,
             info={"format": "amc", "asf": str(asf_path), "smart_skeleton": smart_skeleton},
         )
@@ -396,6 +425,7 @@ def load_amc_folder(
     source_fps: float | None = None,
     centre: bool = False,
     face: bool = False,
+    bone_lengths: Sequence[float] | None = None,
     smart_skeleton: bool = True,
     metres_per_unit: float | None = None,
     cache: bool = True,
@@ -417,6 +447,7 @@ def load_amc_folder(
         return _amc_take(f, None, skels, smart_skeleton, source_fps, metres_per_unit, label)
 
     opts = dict(
+        bone_lengths=_lengths_option(bone_lengths),
         window=window,
         stride=stride,
         fps=fps,
@@ -438,7 +469,9 @@ def load_amc_folder(
         cache=cache,
         cache_dir=cache_dir,
         layout=HDM05_25,
-        dataset_kw=dict(fps=fps, window=window, stride=stride, centre=centre, face=face),
+        dataset_kw=dict(
+            fps=fps, window=window, stride=stride, centre=centre, face=face, bone_lengths=bone_lengths
+        ),
     )
 
 
@@ -521,6 +554,7 @@ def load_bvh(
     source_fps: float | None = None,
     centre: bool = False,
     face: bool = False,
+    bone_lengths: Sequence[float] | None = None,
     metres_per_unit: float | None = None,
     joints: Sequence[str | int] | None = None,
     class_name: str | None = None,
@@ -540,6 +574,7 @@ def load_bvh(
     _mocap_options(window, stride, fps, centre, face)
     motion_name, subject, _ = _take_name_fields(p.stem)
     opts = dict(
+        bone_lengths=_lengths_option(bone_lengths),
         window=window,
         stride=stride,
         fps=fps,
@@ -564,6 +599,7 @@ def load_bvh(
             stride=stride,
             centre=centre,
             face=face,
+            bone_lengths=bone_lengths,
             name=p.stem,
             info={"format": "bvh", **extra},
         )
@@ -582,6 +618,7 @@ def load_bvh_folder(
     source_fps: float | None = None,
     centre: bool = False,
     face: bool = False,
+    bone_lengths: Sequence[float] | None = None,
     metres_per_unit: float | None = None,
     cache: bool = True,
     cache_dir: str | os.PathLike | None = None,
@@ -604,6 +641,7 @@ def load_bvh_folder(
         return t
 
     opts = dict(
+        bone_lengths=_lengths_option(bone_lengths),
         window=window,
         stride=stride,
         fps=fps,
@@ -624,7 +662,9 @@ def load_bvh_folder(
         cache=cache,
         cache_dir=cache_dir,
         layout=HDM05_25,
-        dataset_kw=dict(fps=fps, window=window, stride=stride, centre=centre, face=face),
+        dataset_kw=dict(
+            fps=fps, window=window, stride=stride, centre=centre, face=face, bone_lengths=bone_lengths
+        ),
     )
 
 
@@ -638,6 +678,7 @@ def load_mhad(
     source_fps: float | None = None,
     centre: bool = False,
     face: bool = False,
+    bone_lengths: Sequence[float] | None = None,
     metres_per_unit: float | None = None,
     cache: bool = True,
     cache_dir: str | os.PathLike | None = None,
@@ -664,6 +705,7 @@ def load_mhad(
     else:
         raise DatasetError(f"{p}: not found")
     opts = dict(
+        bone_lengths=_lengths_option(bone_lengths),
         window=window,
         stride=stride,
         fps=fps,
@@ -717,6 +759,7 @@ def load_mhad(
             stride=stride,
             centre=centre,
             face=face,
+            bone_lengths=bone_lengths,
             name=p.stem,
             info=info,
         )
@@ -736,6 +779,7 @@ def load_ntu_skeleton(
     stride: int = 20,
     centre: bool = False,
     face: bool = False,
+    bone_lengths: Sequence[float] | None = None,
     cache: bool = True,
     cache_dir: str | os.PathLike | None = None,
 ) -> MotionDataset:
@@ -756,7 +800,14 @@ def load_ntu_skeleton(
         files = [p]
     else:
         raise DatasetError(f"{p}: not found")
-    opts = dict(window=window, stride=stride, centre=centre, face=face, skip_bad=skip_bad)
+    opts = dict(
+        window=window,
+        stride=stride,
+        centre=centre,
+        face=face,
+        skip_bad=skip_bad,
+        bone_lengths=_lengths_option(bone_lengths),
+    )
 
     def build() -> MotionDataset:
         takes, skipped, cams, dropped, per_file = [], [], {}, 0, {}
@@ -793,6 +844,7 @@ def load_ntu_skeleton(
             stride=stride,
             centre=centre,
             face=face,
+            bone_lengths=bone_lengths,
             name=p.stem,
             info={
                 "format": "ntu_skeleton",
@@ -813,7 +865,7 @@ def load_ntu_npy(
     *,
     labels: str | os.PathLike | None = None,
     centre: bool = False,
-    cache: bool = True,
+    cache: bool = False,
     cache_dir: str | os.PathLike | None = None,
 ) -> MotionDataset:
     """The ST-GCN / 2s-AGCN arrays: ``*_data_joint.npy`` ``(N, C=3, T, V=25, M)`` and its label pickle.
@@ -822,6 +874,7 @@ def load_ntu_npy(
     ``(sample_names, labels)``. Per sample the most active of the M bodies is kept
     (``info['bodies_dropped']`` counts non-empty others); trailing all-zero frames (the padding of
     these arrays) hold the last real frame and mark the sample ``padded``. Sources are the sample names.
+    The array is memory-mapped and already binary, so ``cache`` is off by default here.
     """
     p = Path(path)
     if not p.is_file():
