@@ -365,3 +365,16 @@ def test_set_bone_lengths_keeps_directions():
     np.testing.assert_array_equal(out[:, HDM05_25.root], frames[:, HDM05_25.root])
     with pytest.raises(DatasetError, match=f"{HDM05_25.num_bones} bones"):
         datasets.set_bone_lengths(frames, HDM05_25, [1.0, 2.0])
+
+
+def test_flat_folder_classes_from_motion_names(tmp_path):
+    write_amc_take(tmp_path, "aa", "kick", 1, frames=100)
+    write_amc_take(tmp_path, "bb", "squat", 2, frames=100)
+    ds = datasets.load(tmp_path, cache=False)
+    assert ds.class_names == ["kick", "squat"] and ds.subjects == ["aa", "bb"]
+    listed = datasets.load(tmp_path, class_names=["walk", "squat", "kick"], cache=False)
+    assert listed.labels.tolist() == [2, 1]
+    mapped = datasets.load(tmp_path, class_names={"kick": "K", "squat": "S"}, cache=False)
+    assert mapped.class_names == ["K", "S"]
+    with pytest.raises(DatasetError, match="not among the given class names"):
+        datasets.load(tmp_path, class_names=["walk"], cache=False)

@@ -131,6 +131,11 @@ def _dataset(
 ) -> MotionDataset:
     if not takes:
         raise DatasetError(f"{name}: no takes to load")
+    rates = sorted({float(t.fps) for t in takes})
+    if fps is None and len(rates) > 1:
+        raise DatasetError(
+            f"{name}: takes come at {rates} fps; with fps=None they must share one rate (give fps=...)"
+        )
     c = _clips(
         takes,
         layout=layout,
@@ -327,12 +332,25 @@ def _resolve_classes(
     Sub-folders: the class is the folder, named by ``class_names`` (a list in folder order, or a
     ``{folder: name}`` mapping), else by the one motion name its file names share (HDM05:
     ``HDM_bd_squat1Reps_001_120.amc`` -> ``squat1Reps``), else by the folder name. Takes directly in
-    the folder: one class per motion name.
+    the folder: one class per motion name, renamed by a ``{motion: class}`` mapping or looked up in
+    a given list of class names (so that labels can index e.g. the 65 SMART classes).
     """
     if len(groups) == 1 and groups[0][0] == "":
         files = groups[0][1]
         motions = [_take_name_fields(f.stem)[0] for f in files]
-        names = sorted(set(motions))
+        if isinstance(class_names, Mapping):
+            missing = sorted({m for m in motions if m not in class_names})
+            if missing:
+                raise DatasetError(f"{root}: class_names has no entry for motions {missing[:8]}")
+            motions = [str(class_names[m]) for m in motions]
+            names = sorted(set(motions))
+        elif class_names is not None:
+            names = [str(c) for c in class_names]
+            missing = sorted({m for m in motions if m not in names})
+            if missing:
+                raise DatasetError(f"{root}: motions {missing[:8]} are not among the given class names")
+        else:
+            names = sorted(set(motions))
         return list(zip(motions, files, strict=True)), names
     if isinstance(class_names, Mapping):
         missing = [g for g, _ in groups if g not in class_names]
