@@ -192,3 +192,29 @@ def test_unreadable_and_missing_files(tmp_path):
         models.load_checkpoint(bad)
     with pytest.raises(CheckpointError, match="no such"):
         models.load_checkpoint(tmp_path / "absent.pt")
+
+
+def test_root_part_and_submodule_part_from_two_files(tmp_path):
+    """AS-GCN style: CHECKPOINT_PARTS = ("", "aim"), classifier file at the root, AIM file under aim."""
+    if "asgcn" not in models.names():
+        pytest.skip("asgcn is not registered")
+    small = {"width": 8, "aim_hidden": 16, "pad_to": 40}
+    torch.manual_seed(0)
+    try:
+        src = models.create("asgcn", "ntu25", 4, **small).eval()
+    except (TypeError, ValueError) as exc:
+        pytest.skip(f"asgcn small options changed: {exc}")
+    parts = type(src).CHECKPOINT_PARTS
+    if parts != ("", "aim"):
+        pytest.skip(f"asgcn parts are {parts}")
+    sd = src.state_dict()
+    torch.save({k: v for k, v in sd.items() if not k.startswith("aim.")}, tmp_path / "epoch99_model1.pt")
+    torch.save({k[4:]: v for k, v in sd.items() if k.startswith("aim.")}, tmp_path / "epoch99_model2.pt")
+    net, meta = models.load_checkpoint([tmp_path / "epoch99_model1.pt", tmp_path / "epoch99_model2.pt"],
+                                       **small)
+    assert meta.model == "asgcn" and meta.num_classes == 4 and meta.extra["parts"] == ["", "aim"]
+    for k, v in sd.items():
+        torch.testing.assert_close(net.state_dict()[k], v, rtol=0, atol=0)
+    with pytest.raises(CheckpointError):  # the files swapped
+        models.load_checkpoint([tmp_path / "epoch99_model2.pt", tmp_path / "epoch99_model1.pt"],
+                               model="asgcn", num_classes=4, **small)

@@ -29,7 +29,8 @@ with the model in eval mode:
    Every step that changed a key is reported in ``meta.extra`` (``stripped_prefix``,
    ``key_map`` as ``"old -> new"`` strings, ``added_num_batches_tracked``, ``filled_from_model``).
    **Several files** load together into one model whose class names its parts in
-   ``CHECKPOINT_PARTS`` (submodule names, in file order): e.g. the 2s-AGCN ensemble,
+   ``CHECKPOINT_PARTS`` (submodule names, in file order; ``""`` is the model itself, as for
+   AS-GCN's classifier file, whose A-link module file goes to ``aim``): e.g. the 2s-AGCN ensemble,
    ``load_checkpoint([joint_file, bone_file], model="agcn", stream="ensemble")``; each file is
    mapped against its submodule and loaded under that prefix.
 3. **A TorchScript file** (``torch.jit.save``) whose module maps ``(N, T, V, 3)`` metres to
@@ -336,9 +337,14 @@ def _load_official_parts(paths: list[Path], model: str | None, layout, num_class
                               "parts": list(parts), "stripped_prefix": stripped}
     merged: dict[str, torch.Tensor] = {}
     for part, st in zip(parts, states, strict=True):
-        sub = net.get_submodule(part)
-        for key, value in _fix_keys(sub, name, st, report, prefix=part + ".").items():
-            merged[f"{part}.{key}"] = value
+        sub = net.get_submodule(part)  # "" is the model itself
+        prefix = f"{part}." if part else ""
+        for key, value in _fix_keys(sub, name, st, report, prefix=prefix).items():
+            if part == "" and any(key.startswith(f"{q}.") for q in parts if q):
+                raise CheckpointError(
+                    f"{label}: the file for the root part holds {key!r}, which belongs to another part"
+                )
+            merged[prefix + key] = value
     _load_state(net, merged, label)
     net.eval()
     return net, _official_meta(net, name, options, report)
