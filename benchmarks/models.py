@@ -10,7 +10,8 @@ size for ``ntu25`` with 60 classes, feeds random takes ``(N, frames, 25, 3)`` in
 with a fixed clip length, like ``mlp``, gets its own length), and times ``forward`` + ``backward``
 of the summed logits with respect to the input -- what an attack step costs -- in eval mode,
 best of ``--repeats`` after ``--warmup`` untimed runs (default 1). The parameter count is printed
-beside the published model's from ``../shared/reference/state_dicts/<name>.json`` when that file exists.
+beside the published model's from ``../shared/reference/state_dicts/<name>.json`` when that file exists (for
+AS-GCN the classifier's and the A-link module's together; for 2s-AGCN one stream).
 """
 
 from __future__ import annotations
@@ -36,7 +37,11 @@ def published_params(name: str) -> int | None:
     if not path.is_file():
         return None
     try:
-        return int(json.loads(path.read_text())["num_parameters"])
+        ref = json.loads(path.read_text())
+        total = int(ref["num_parameters"])
+        if isinstance(ref.get("aim"), dict):  # AS-GCN: classifier file + A-link module file
+            total += int(ref["aim"]["num_parameters"])
+        return total
     except (KeyError, ValueError, TypeError):
         return None
 
