@@ -26,6 +26,7 @@ minutes. The figures are printed at the end of each model.
 from __future__ import annotations
 
 import argparse
+import functools
 import re
 import shutil
 import sys
@@ -143,18 +144,16 @@ def make_demo(model_names: list[str], device: str, epochs_scale: float) -> dict[
 _TAKE = re.compile(r"^HDM_(?P<actor>[a-z]+)_(?P<motion>.+)_(?P<take>\d+)_120\.amc$")
 
 
-def hdm05_windows(root: Path = SHARED_HDM05, window: int = 60, stride: int = 20):
-    """All windows of the HDM05 takes under ``root`` as a MotionDataset (hdm05_25, metres, 30 fps)."""
-    from engine.datasets._dataset import MotionDataset, face_and_centre, resample, window_take
+@functools.lru_cache(maxsize=2)
+def _hdm05_takes(root: Path) -> list[tuple[int, str, str, np.ndarray, np.ndarray]]:
+    """``(class, actor, source, frames (F, 25, 3) metres at 30 fps, source frame index)`` per take."""
+    from engine.datasets._dataset import resample
     from engine.datasets.asf import SMART_ZERO_BONES, amc_positions, parse_amc, parse_asf
-    from engine.skeleton import HDM05_25, HDM05_FROM_ASF31
+    from engine.skeleton import HDM05_FROM_ASF31
 
     if not root.is_dir():
         raise SystemExit(f"{root}: HDM05 takes not found (see ../shared/data/README.md)")
-    lay = HDM05_25
-    root_j, lhip, rhip = lay.index("root"), lay.index("lfemur"), lay.index("rfemur")
-    clips, labels, subjects, sources, firsts = [], [], [], [], []
-    skels = {}
+    takes, skels = [], {}
     for k in range(1, len(HDM05_CLASSES) + 1):
         for amc in sorted((root / str(k)).glob("*.amc")):
             m = _TAKE.match(amc.name)
@@ -168,15 +167,28 @@ def hdm05_windows(root: Path = SHARED_HDM05, window: int = 60, stride: int = 20)
             pos = amc_positions(skel, parse_amc(amc, skel), zero_bones=SMART_ZERO_BONES)
             pos = pos[:, list(HDM05_FROM_ASF31)] * (0.0254 / 0.45)
             pos, src_idx = resample(pos, 120.0, 30.0)
-            wins, starts, _ = window_take(pos, window, stride)
-            for w, s in zip(wins, starts, strict=True):
-                w = face_and_centre(w, root_j, lhip, rhip, centre=False, face=True)
-                w = w - np.array([w[0, root_j, 0], 0.0, w[0, root_j, 2]])
-                clips.append(w.astype(np.float32))
-                labels.append(k - 1)
-                subjects.append(actor)
-                sources.append(f"{k}/{amc.name}")
-                firsts.append(int(src_idx[s]))
+            takes.append((k - 1, actor, f"{k}/{amc.name}", pos, src_idx))
+    return takes
+
+
+def hdm05_windows(root: Path = SHARED_HDM05, window: int = 60, stride: int = 20):
+    """All windows of the HDM05 takes under ``root`` as a MotionDataset (hdm05_25, metres, 30 fps)."""
+    from engine.datasets._dataset import MotionDataset, face_and_centre, window_take
+    from engine.skeleton import HDM05_25
+
+    lay = HDM05_25
+    root_j, lhip, rhip = lay.index("root"), lay.index("lfemur"), lay.index("rfemur")
+    clips, labels, subjects, sources, firsts = [], [], [], [], []
+    for label, actor, source, pos, src_idx in _hdm05_takes(root):
+        wins, starts, _ = window_take(pos, window, stride)
+        for w, s in zip(wins, starts, strict=True):
+            w = face_and_centre(w, root_j, lhip, rhip, centre=False, face=True)
+            w = w - np.array([w[0, root_j, 0], 0.0, w[0, root_j, 2]])
+            clips.append(w.astype(np.float32))
+            labels.append(label)
+            subjects.append(actor)
+            sources.append(source)
+            firsts.append(int(src_idx[s]))
     return MotionDataset(np.stack(clips), labels, HDM05_CLASSES, lay, 30.0, sources=sources,
                          first_frames=firsts, subjects=subjects, name="hdm05-amc/train",
                          info={"window": window, "stride": stride})
@@ -199,13 +211,20 @@ def write_hdm05_sample(ds, per_take: int) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     idx = _sample_per_take(ds, per_take)
     path = folder / HDM05_FILE
-    np.savez_compressed(
-        path, motions=ds.motions[idx].astype(np.float16), labels=ds.labels[idx].astype(np.int64),
+    arrays = dict(
+        motions=ds.motions[idx].astype(np.float16), labels=ds.labels[idx].astype(np.int64),
         class_names=np.array(ds.class_names), subjects=np.array([ds.subjects[i] for i in idx]),
         sources=np.array([ds.sources[i] for i in idx]), first_frames=ds.first_frames[idx],
         fps=np.float64(ds.fps), layout=np.array(ds.layout.name), val_subjects=np.array([HDM05_VAL_ACTOR]),
         title=np.array(HDM05_TITLE),
     )
+    if path.is_file():  # leave an identical file alone (stable in git, safe for parallel runs)
+        with np.load(path) as old:
+            same = set(old.files) == set(arrays) and all(np.array_equal(old[k], v) for k, v in arrays.items())
+    else:
+        same = False
+    if not same:
+        np.savez_compressed(path, **arrays)
     (folder / "LICENSE.txt").write_text(HDM05_LICENCE)
     _say(f"== hdm05-demo: {len(idx)} of {len(ds)} windows ({per_take} per take at most) -> "
          f"{path.relative_to(ROOT)} ({path.stat().st_size / 1e6:.2f} MB)")

@@ -171,3 +171,13 @@ def test_shipped_checkpoint_reaches_its_claimed_accuracy(demo_name, model_name):
     assert abs(acc - claimed) <= 0.01, f"{demo_name}/{model_name}: {acc:.3f} vs claimed {claimed:.3f}"
     if demo_name == "demo":
         assert acc >= 0.9
+
+
+def test_resolve_checkpoint(tmp_path):
+    if "mlp" in demo.demo_models("demo"):
+        assert demo.resolve_checkpoint("mlp", "demo") == demo.demo_checkpoint("demo", "mlp")
+    f = tmp_path / "x.pt"
+    f.write_bytes(b"")
+    assert demo.resolve_checkpoint(str(f)) == f
+    with pytest.raises(WorkbenchError, match="neither a shipped model"):
+        demo.resolve_checkpoint("no-such-model", "demo")

@@ -2,7 +2,8 @@
 
     smart-train --model stgcn --dataset demo --epochs 20 --out runs/stgcn-demo.pt --width 16 \\
                 --option preprocess=False --option num_person=1
-    smart-train --model agcn --dataset ../shared/data/hdm05-amc/train --val-subjects dg --out agcn.pt
+    smart-train --model agcn --dataset ../shared/data/hdm05-amc/train --val-subjects dg --out agcn.pt \\
+                --load-option face=True --option pad_to=None --option num_person=1 --width 16
     smart-train --model stgcn --dataset demo --epochs 40 --out runs/stgcn-demo.pt --resume
 
 ``--dataset`` is ``demo`` (generated everyday actions), ``hdm05-demo`` (the shipped HDM05 sample) or
@@ -48,6 +49,8 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--width", type=int, default=None, help="base width, for models that take width=")
     ap.add_argument("--option", action="append", type=_parse_option, default=[], metavar="KEY=VALUE",
                     help="model option (Python literal), repeatable, e.g. preprocess=False hidden=(128,64)")
+    ap.add_argument("--load-option", action="append", type=_parse_option, default=[], metavar="KEY=VALUE",
+                    help="option for engine.datasets.load, repeatable, e.g. stride=5 face=True")
     ap.add_argument("--val-subjects", nargs="+", default=None,
                     help="subjects held out for validation ('none': no held-out set)")
     ap.add_argument("--resume", action="store_true", help="continue from <out>.state (or <out>)")
@@ -59,10 +62,12 @@ def _parser() -> argparse.ArgumentParser:
     return ap
 
 
-def _load_dataset(spec: str):
+def _load_dataset(spec: str, load_options: dict):
     from engine.demo import demo_names, load_demo
 
     if spec in demo_names():
+        if load_options:
+            raise ValueError(f"--load-option does not apply to the {spec!r} demo")
         return load_demo(spec)
     path = Path(spec)
     if not path.exists():
@@ -71,7 +76,7 @@ def _load_dataset(spec: str):
         from engine.datasets import load
     except ImportError as exc:
         raise RuntimeError(f"reading datasets needs engine.datasets.load ({exc})") from None
-    return load(path)
+    return load(path, **load_options)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -95,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     from engine.train import TrainConfig, text_progress, train
 
     try:
-        ds = _load_dataset(args.dataset)
+        ds = _load_dataset(args.dataset, dict(args.load_option))
         options = dict(args.option)
         if args.width is not None:
             options["width"] = args.width

@@ -29,7 +29,7 @@ from .generator import CLASS_NAMES, FPS, generate_arrays
 __all__ = [
     "ASSETS", "CLASS_NAMES", "DEMO_PARAMS", "DEMO_VAL_SUBJECTS", "HDM05_TITLE", "demo_checkpoint",
     "demo_models", "demo_names", "demo_split", "demo_title", "demo_val_subjects", "generate",
-    "generate_arrays", "load_demo",
+    "generate_arrays", "load_demo", "resolve_checkpoint",
 ]
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
@@ -157,3 +157,15 @@ def demo_checkpoint(name: str, model_name: str) -> Path:
             f"shipped: {demo_models(name)}"
         )
     return path
+
+
+def resolve_checkpoint(spec: str | Path, demo: str = "demo") -> Path:
+    """A checkpoint from a model argument: the name of a shipped model of ``demo`` (``"stgcn"``) or a
+    path to a checkpoint file."""
+    if isinstance(spec, str) and demo in demo_names() and spec in demo_models(demo):
+        return demo_checkpoint(demo, spec)
+    path = Path(spec)
+    if path.is_file():
+        return path
+    shipped = demo_models(demo) if demo in demo_names() else []
+    raise WorkbenchError(f"{spec}: neither a shipped model of demo {demo!r} ({shipped}) nor a file")
