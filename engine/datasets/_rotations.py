@@ -11,17 +11,23 @@ def axis_rotation(axis: str, angle: np.ndarray) -> np.ndarray:
     """Rotation matrices ``(..., 3, 3)`` about ``axis`` (``'x'``, ``'y'`` or ``'z'``) by ``angle`` radians."""
     a = np.asarray(angle, dtype=np.float64)
     c, s = np.cos(a), np.sin(a)
-    one, zero = np.ones_like(a), np.zeros_like(a)
+    out = np.zeros(a.shape + (3, 3))
     ax = axis.lower()
     if ax == "x":
-        rows = ((one, zero, zero), (zero, c, -s), (zero, s, c))
+        i, j, k = 0, 1, 2
     elif ax == "y":
-        rows = ((c, zero, s), (zero, one, zero), (-s, zero, c))
+        i, j, k = 1, 2, 0
     elif ax == "z":
-        rows = ((c, -s, zero), (s, c, zero), (zero, zero, one))
+        i, j, k = 2, 0, 1
     else:
         raise ValueError(f"rotation axis must be x, y or z, got {axis!r}")
-    return np.stack([np.stack(r, axis=-1) for r in rows], axis=-2)
+    # right-handed: about axis i, rotating j towards k
+    out[..., i, i] = 1.0
+    out[..., j, j] = c
+    out[..., k, k] = c
+    out[..., j, k] = -s
+    out[..., k, j] = s
+    return out
 
 
 def euler(angles: np.ndarray, axes: str) -> np.ndarray:

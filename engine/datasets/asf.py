@@ -454,7 +454,8 @@ def amc_positions(
         )
         + skel.root_position
     )
-    rot[0] = _motion_rotation(skel, 0, ch, frames)
+    local = _local_rotations(skel, motion, frames)
+    rot[0] = local[0]
     end[0] = trans
     start[0] = trans
     lengths = skel.lengths.copy()
@@ -463,28 +464,33 @@ def amc_positions(
             lengths[skel.index(b)] = 0.0
     for j in skel.order[1:]:
         p = skel.parents[j]
-        vals = motion[skel.names[j]]
-        chans = {c: vals[:, i] for i, c in enumerate(skel.dofs[j])}
-        rot[j] = rot[p] @ _motion_rotation(skel, j, chans, frames)
+        rot[j] = rot[p] @ local[j]
         start[j] = end[p]
         end[j] = end[p] + lengths[j] * (rot[j] @ skel.directions[j])
     return start.transpose(1, 0, 2)
 
 
-def _motion_rotation(skel: AsfSkeleton, j: int, chans: dict[str, np.ndarray], frames: int) -> np.ndarray:
-    """``C M C^T`` for joint ``j`` (``M`` from the frame's rx/ry/rz, in the bone's axis order)."""
-    c = skel.axes[j]
-    if not any(k in chans for k in _ROT_DOFS):
-        return np.broadcast_to(np.eye(3), (frames, 3, 3))
-    zero = np.zeros(frames)
-    a = np.stack([chans.get("rx", zero), chans.get("ry", zero), chans.get("rz", zero)], axis=-1)
+def _local_rotations(skel: AsfSkeleton, motion: dict[str, np.ndarray], frames: int) -> np.ndarray:
+    """``C M C^T`` for every joint and frame, ``(J, F, 3, 3)``; ``M`` from the frame's rx/ry/rz applied
+    in the bone's axis order (``XYZ``: ``M = Rz Ry Rx``). Joints sharing an order are done at once."""
+    n = len(skel.names)
+    angles = np.zeros((n, frames, 3))
+    for j, name in enumerate(skel.names):
+        vals = motion[name]
+        for i, c in enumerate(skel.dofs[j]):
+            if c in _ROT_DOFS:
+                angles[j, :, _ROT_DOFS.index(c)] = vals[:, i]
     if skel.degrees:
-        a = np.deg2rad(a)
-    # the ASF axis order (e.g. XYZ) is the order the rotations are applied in: M = Rz Ry Rx for XYZ
-    seq = skel.axis_orders[j].lower()
-    by = {"x": a[:, 0], "y": a[:, 1], "z": a[:, 2]}
-    m = euler(np.stack([by[s] for s in reversed(seq)], axis=-1), seq[::-1])
-    return c @ m @ c.T
+        angles = np.deg2rad(angles)
+    out = np.empty((n, frames, 3, 3))
+    for seq in set(skel.axis_orders):
+        idx = [j for j in range(n) if skel.axis_orders[j] == seq]
+        s = seq.lower()
+        a = angles[idx]
+        m = euler(np.stack([a[..., "xyz".index(c)] for c in reversed(s)], axis=-1), s[::-1])
+        c = skel.axes[idx][:, None]
+        out[idx] = c @ m @ np.swapaxes(c, -1, -2)
+    return out
 
 
 def asf_beside(amc: Path) -> Path:

@@ -148,6 +148,7 @@ def _dataset(
     )
     rate = fps if fps is not None else takes[0].fps
     info = dict(info)
+    info.setdefault("skipped", [])
     info.update(
         window=window if window is not None else int(c["motions"][0].shape[0]),
         stride=stride if window is not None else None,
