@@ -21,10 +21,10 @@ REF = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "sta
 LAYOUTS = ["ntu25", "hdm05_25"]
 NAMES = ["asgcn", "dgnn", "msg3d", "sgn"]
 SMALL = {
-    "msg3d": {"channels": (12, 24, 48), "num_gcn_scales": 4, "num_g3d_scales": 3, "frames": 24},
-    "sgn": {"dim": 32},
-    "asgcn": {"channels": (8, 16, 32), "aim_hidden": 16, "frames": 40},
-    "dgnn": {"channels": (8, 8, 16, 16), "frames": 24},
+    "msg3d": {"width": 12, "num_gcn_scales": 4, "num_g3d_scales": 3, "pad_to": 24},
+    "sgn": {"width": 8},
+    "asgcn": {"width": 8, "aim_hidden": 16, "pad_to": 40},
+    "dgnn": {"channels": (8, 8, 16, 16), "pad_to": 24},
 }
 # the 2s-AGCN bone pairs (bone[v1] = joint[v1] - joint[v2]), 1-based, from the reference README
 BONES_1BASED = [(1, 2), (2, 21), (3, 21), (4, 3), (5, 21), (6, 5), (7, 6), (8, 7), (9, 21), (10, 9),
@@ -88,9 +88,10 @@ def test_wrong_input_is_refused(name):
 
 
 @pytest.mark.parametrize("name,bad", [
-    ("msg3d", {"channels": (10, 20, 40)}), ("msg3d", {"stream": "motion"}), ("sgn", {"dim": 30}),
-    ("sgn", {"sampling": "middle"}), ("asgcn", {"aim_sampling": "noisy"}), ("asgcn", {"frames": 10}),
-    ("dgnn", {"stream": "bone"}), ("dgnn", {"channels": ()}),
+    ("msg3d", {"width": 10}), ("msg3d", {"stream": "motion"}), ("msg3d", {"pad_to": 0}),
+    ("sgn", {"width": 0}), ("sgn", {"sampling": "middle"}), ("asgcn", {"aim_sampling": "noisy"}),
+    ("asgcn", {"pad_to": 10}), ("asgcn", {"num_person": 0}), ("dgnn", {"stream": "bone"}),
+    ("dgnn", {"channels": ()}),
 ])
 def test_bad_options_raise_value_error(name, bad):
     with pytest.raises(ValueError):
@@ -100,7 +101,7 @@ def test_bad_options_raise_value_error(name, bad):
 # -- SGN: any batch size, deterministic sampling ------------------------------------------------------
 def test_sgn_any_batch_size_and_batch_independent():
     torch.manual_seed(0)
-    model = models.create("sgn", "ntu25", 6, dim=32).eval()
+    model = models.create("sgn", "ntu25", 6, width=8).eval()
     x = _take(45, n=7, seed=2)
     with torch.no_grad():
         full = model(x)
@@ -151,7 +152,7 @@ def test_sgn_preprocessing_matches_numpy_reimplementation():
 
 def test_sgn_eval_modes_are_documented_means():
     torch.manual_seed(0)
-    model = models.create("sgn", "ntu25", 5, dim=32).eval()
+    model = models.create("sgn", "ntu25", 5, width=8).eval()
     x = _take(73, n=2, seed=5)
     x[1, 45:] = 0  # L = 45 -> d = 2; sample 0 has d = 3
     with torch.no_grad():
@@ -171,8 +172,7 @@ def test_sgn_eval_modes_are_documented_means():
 @pytest.mark.parametrize("t", [20, 73])
 def test_asgcn_any_length_and_deterministic_in_eval(t, preprocess):
     torch.manual_seed(0)
-    model = models.create("asgcn", "ntu25", 5, channels=(8, 16, 32), aim_hidden=16,
-                          preprocess=preprocess).eval()
+    model = models.create("asgcn", "ntu25", 5, width=8, aim_hidden=16, preprocess=preprocess).eval()
     x = _take(t, seed=6)
     with torch.no_grad():
         a, b = model(x), model(x)
@@ -406,16 +406,16 @@ def test_family_inputs_match_numpy_official_pipeline():
     fv, fe = dgnn.inputs(x)
     np.testing.assert_allclose(fv.numpy(), joints, atol=2e-5)
     np.testing.assert_allclose(fe.numpy(), bones, atol=4e-5)
-    msg3d = models.create("msg3d", "ntu25", 5, **{**SMALL["msg3d"], "frames": 300})
+    msg3d = models.create("msg3d", "ntu25", 5, **{**SMALL["msg3d"], "pad_to": 300})
     np.testing.assert_allclose(msg3d.inputs(x).numpy(), joints, atol=2e-5)
-    msg3d_bone = models.create("msg3d", "ntu25", 5, **{**SMALL["msg3d"], "frames": 300, "stream": "bone"})
+    msg3d_bone = models.create("msg3d", "ntu25", 5, **{**SMALL["msg3d"], "pad_to": 300, "stream": "bone"})
     np.testing.assert_allclose(msg3d_bone.inputs(x).numpy(), bones, atol=4e-5)
 
 
 def test_asgcn_inputs_match_numpy_official_pipeline():
     x = _take(120, n=2, seed=11)
     x[1, 90:] = 0  # length 90
-    model = ASGCN(layout("ntu25"), 5, channels=(8, 16, 32), aim_hidden=16).eval()
+    model = ASGCN(layout("ntu25"), 5, width=8, aim_hidden=16).eval()
     cls, sub = model.inputs(x)
     assert cls.shape == (2, 290, 25, 3) and sub.shape == (2, 50, 25, 3)
     for i, length in enumerate((120, 90)):
@@ -460,3 +460,42 @@ def test_official_format_file_loads_through_load_checkpoint(name, tmp_path):
     x = _take(21, seed=14)
     with torch.no_grad():
         torch.testing.assert_close(net(x), src(x))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_demo_variant_one_body_no_padding(name):
+    """The demo configuration: one body, no padding to 300 frames, normalisation kept."""
+    torch.manual_seed(0)
+    opts = {**SMALL[name], "num_person": 1, "pad_to": None}
+    if name == "sgn":
+        opts = dict(SMALL[name])
+    model = models.create(name, "ntu25", 3, **opts)
+    x = _take(30, seed=15).requires_grad_(True)
+    y = model(x)
+    assert y.shape == (2, 3)
+    y.sum().backward()
+    assert x.grad.abs().sum() > 0
+
+
+def test_forward_official_matches_forward():
+    torch.manual_seed(0)
+    x = _take(33, seed=16)
+    msg3d = models.create("msg3d", "ntu25", 4, **SMALL["msg3d"]).eval()
+    x5 = torch.stack([msg3d.inputs(x), torch.zeros(2, 33, 25, 3)], 1).permute(0, 4, 2, 3, 1)
+    dgnn = models.create("dgnn", "ntu25", 4, **SMALL["dgnn"]).eval()
+    fv, fe = dgnn.inputs(x)
+    fv5 = torch.stack([fv, torch.zeros_like(fv)], 1).permute(0, 4, 2, 3, 1)
+    fe5 = torch.stack([fe, torch.zeros_like(fe)], 1).permute(0, 4, 2, 3, 1)
+    asgcn = models.create("asgcn", "ntu25", 4, **SMALL["asgcn"]).eval()
+    xc, sub = asgcn.inputs(x)
+    xc5 = torch.stack([xc, torch.zeros_like(xc)], 1).permute(0, 4, 2, 3, 1)
+    sub5 = torch.stack([sub, torch.zeros_like(sub)], 1).permute(0, 4, 2, 3, 1)
+    sgn = models.create("sgn", "ntu25", 4, sampling="centre", **SMALL["sgn"]).eval()
+    clip, length = sgn.prepare(x)
+    off, _ = sgn.offsets(length)
+    rows = sample_segments(clip, length, 20, off[:, 0]).reshape(2, 20, 75)
+    with torch.no_grad():
+        torch.testing.assert_close(msg3d.forward_official(x5), msg3d(x))
+        torch.testing.assert_close(dgnn.forward_official(fv5, fe5), dgnn(x))
+        torch.testing.assert_close(asgcn.forward_official(xc5, sub5), asgcn(x))
+        torch.testing.assert_close(sgn.forward_official(rows), sgn(x))

@@ -33,22 +33,25 @@ Eval mode is therefore deterministic.
 What ``forward`` does with a motion ``(N, T, V, 3)`` in metres (``preprocess=True``, the official
 NTU pipeline, ``data_gen`` + the feeder with ``repeat_pad`` and ``down_sample``):
 
-1. zero padding to ``frames`` (300) frames; ``L`` = the span from the first to the last non-empty
+1. zero padding to ``pad_to`` (300) frames; ``L`` = the span from the first to the last non-empty
    frame;
 2. ``pre_normalization`` without null-frame filling: frame-by-frame centring on the mid spine (zero
    joints stay zero), rotation of frame 0's spine onto +z, then of its shoulders onto +x
    (:func:`~engine.models.dgnn.pre_normalize` with ``null_frames="last"``);
 3. the loader's ``repeat_pad``: a leading empty stretch is removed and the empty tail filled by
-   repeating the clip cyclically; the classifier sees the first ``frames - 10`` = 290 frames (the
-   last 10 were the prediction target);
+   repeating the clip cyclically; the classifier sees the first ``pad_to - 10`` = 290 frames (the
+   last 10 were the prediction target; a clip longer than ``pad_to`` keeps all but its last 10);
 4. the AIM sees 50 of those frames: the first 50 if ``L <= 60``, else frames
    ``floor(j * (L - 10) / 50) + r``, ``j = 0..49``, with ``r`` in ``[0, ceil((L - 10) / 50))``;
 5. a zero second body is packed beside the first; ``data_bn`` (BatchNorm1d(3V), channel ``3v + c``)
    runs on bodies folded into the batch (row ``2n + m``), and the AIM sees both bodies too.
 
-``preprocess=False`` skips steps 1-3 (demo training on clean data): the classifier sees the clip as
-it is, ``L = T``, and the AIM frames follow step 4 (repeated cyclically if the clip is shorter than
-50 frames). Everything is differentiable in the input.
+``pad_to=None`` keeps step 2 and the null-frame filling but neither pads nor cuts: the classifier
+sees all ``T`` frames. ``preprocess=False`` skips steps 1-3 (demo training on clean data): the
+classifier sees the clip as it is, ``L = T``, and the AIM frames follow step 4 (repeated cyclically
+if the clip is shorter than 50 frames). ``num_person=1`` drops the zero body (demo variants).
+Everything is differentiable in the input. :meth:`ASGCN.forward_official` runs the recognition path
+on the official inputs (the classifier's ``(N, 3, T, V, M)`` and the AIM's ``(N, 3, 50, V, M)``).
 
 Loading the official files: :func:`combine_official` merges a ``model1`` and a ``model2`` state
 dict (``module.`` prefixes stripped) into this module's state dict; :meth:`ASGCN.load_official`
@@ -67,7 +70,7 @@ from ..errors import CheckpointError
 from ..skeleton import Layout
 from . import graph
 from ._registry import register
-from .dgnn import check_motion, pack_two_bodies, pre_normalize
+from .dgnn import check_common_options, check_motion, pack_two_bodies, pad_frames, pre_normalize
 
 __all__ = ["ASGCN", "combine_official"]
 
@@ -260,8 +263,9 @@ def combine_official(model1: Mapping[str, torch.Tensor], model2: Mapping[str, to
 class ASGCN(nn.Module):
     """AS-GCN's recognition path on motions ``(N, T, V, 3)``; see the module docstring.
 
-    Widths: ``channels`` (64, 128, 256) for the three stages of the classifier, ``aim_hidden`` (128)
-    for the AIM; ``max_hop`` (4) sets the structural partition (``1 + 2 * max_hop`` kernels).
+    Widths: ``width`` (64) for the classifier, whose three stages are ``width, 2 width, 4 width``;
+    ``aim_hidden`` for the AIM (default ``2 width`` = 128). ``max_hop`` (4) sets the structural
+    partition (``1 + 2 * max_hop`` kernels).
     The state dict is the official classifier's (``model1``) at the root plus the official AIM's
     (``model2``) under ``aim.``; ``CHECKPOINT_PARTS`` tells a multi-file loader that the first file
     goes to the root (``""``) and the second to ``aim``.
@@ -269,15 +273,16 @@ class ASGCN(nn.Module):
 
     CHECKPOINT_PARTS = ("", "aim")
 
-    def __init__(self, layout: Layout, num_classes: int, channels: tuple[int, int, int] = (64, 128, 256),
-                 max_hop: int = 4, lamda_act: float = 0.5, aim_hidden: int = 128, aim_frames: int = 50,
-                 edge_types: int = 3, dropout: float = 0.5, preprocess: bool = True, frames: int = 300,
+    def __init__(self, layout: Layout, num_classes: int, width: int = 64, aim_hidden: int | None = None,
+                 max_hop: int = 4, lamda_act: float = 0.5, aim_frames: int = 50, edge_types: int = 3,
+                 dropout: float = 0.5, preprocess: bool = True, pad_to: int | None = 300,
                  aim_sampling: str = "auto", aim_offset: str | int = "middle", tau: float = 0.5,
                  num_person: int = 2) -> None:
         super().__init__()
-        channels = tuple(int(c) for c in channels)
-        if len(channels) != 3 or min(channels) < 1:
-            raise ValueError(f"asgcn: channels must be three positive widths, got {channels}")
+        if not isinstance(width, int) or width < 1:
+            raise ValueError(f"asgcn: width must be an int >= 1, got {width!r}")
+        if aim_hidden is None:
+            aim_hidden = 2 * width
         if max_hop < 1:
             raise ValueError(f"asgcn: max_hop must be >= 1, got {max_hop}")
         if edge_types < 2:
@@ -290,15 +295,16 @@ class ASGCN(nn.Module):
                              f"got {aim_offset!r}")
         if aim_frames < 1 or aim_hidden < 1:
             raise ValueError(f"asgcn: aim_frames and aim_hidden must be >= 1, got {aim_frames}, {aim_hidden}")
-        if frames <= PRED_FRAMES:
-            raise ValueError(f"asgcn: frames must be > {PRED_FRAMES}, got {frames}")
+        if pad_to is not None and (not isinstance(pad_to, int) or pad_to <= PRED_FRAMES):
+            raise ValueError(f"asgcn: pad_to must be None or an int > {PRED_FRAMES}, got {pad_to!r}")
         if tau <= 0:
             raise ValueError(f"asgcn: tau must be > 0, got {tau}")
-        if num_person < 1:
-            raise ValueError(f"asgcn: num_person must be >= 1, got {num_person}")
+        check_common_options("asgcn", pad_to, num_person)
+        if preprocess:
+            graph.landmarks(layout)  # raises for a layout without preprocessing landmarks
         self.lay = layout
         self.preprocess = bool(preprocess)
-        self.frames = int(frames)
+        self.pad_to = pad_to
         self.lamda_act = float(lamda_act)
         self.aim_frames = int(aim_frames)
         self.aim_sampling = aim_sampling
@@ -311,7 +317,7 @@ class ASGCN(nn.Module):
         self.types = edge_types - 1
         k = a.shape[0] + self.types
         self.data_bn = nn.BatchNorm1d(3 * v)
-        c1, c2, c3 = channels
+        c1, c2, c3 = width, 2 * width, 4 * width
         plan = [(3, c1, 1, False), (c1, c1, 1, True), (c1, c1, 1, True), (c1, c2, 2, True), (c2, c2, 1, True),
                 (c2, c2, 1, True), (c2, c3, 2, True), (c3, c3, 1, True), (c3, c3, 1, True)]
         for i, (cin, cout, stride, residual) in enumerate(plan):
@@ -351,10 +357,11 @@ class ASGCN(nn.Module):
         """Body 0's classifier input ``(N, T_c, V, 3)`` and AIM input ``(N, aim_frames, V, 3)``."""
         check_motion(x, self.lay, "asgcn")
         if self.preprocess:
-            x = F.pad(x, (0, 0, 0, 0, 0, max(0, self.frames - x.shape[1])))
+            x = pad_frames(x, self.pad_to)
             length = self._span(x)
-            x = pre_normalize(x, self.lay, self.frames, null_frames="last")
-            x = x[:, : x.shape[1] - PRED_FRAMES]
+            x = pre_normalize(x, self.lay, None, null_frames="last")
+            if self.pad_to is not None:
+                x = x[:, : x.shape[1] - PRED_FRAMES]
         else:
             length = torch.full((x.shape[0],), x.shape[1], dtype=torch.int64, device=x.device)
         idx = self._aim_indices(length, x.shape[1])
@@ -405,11 +412,18 @@ class ASGCN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         xc, sub = self.inputs(x)
-        n = xc.shape[0]
         m = self.num_person
-        a_act = self.actional(pack_two_bodies(sub, m))
-        h = pack_two_bodies(xc, m)  # (N, M, T, V, C)
-        _, _, t, v, c = h.shape
+        return self._network(pack_two_bodies(xc, m), pack_two_bodies(sub, m))
+
+    def forward_official(self, x: torch.Tensor, x_ds: torch.Tensor) -> torch.Tensor:
+        """The recognition path on the official inputs: the classifier's ``x`` ``(N, 3, T, V, M)``
+        and the AIM's ``x_ds`` ``(N, 3, 50, V, M)`` (edge sampling as set by ``aim_sampling``)."""
+        return self._network(x.permute(0, 4, 2, 3, 1), x_ds.permute(0, 4, 2, 3, 1))
+
+    def _network(self, h: torch.Tensor, sub: torch.Tensor) -> torch.Tensor:
+        """Classifier bodies ``(N, M, T, V, 3)`` and AIM bodies ``(N, M, F, V, 3)`` -> logits."""
+        a_act = self.actional(sub)
+        n, m, t, v, c = h.shape
         h = h.permute(0, 1, 3, 4, 2).reshape(n * m, v * c, t)
         h = self.data_bn(h).view(n * m, v, c, t).permute(0, 2, 3, 1)  # (N*M, C, T, V)
         for i in range(9):

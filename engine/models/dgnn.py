@@ -13,7 +13,8 @@ published NTU-60 cross-subject checkpoint loads with ``strict=True``.
 What ``forward`` does with a motion ``(N, T, V, 3)`` in metres (``preprocess=True``, the default,
 reproduces the repository's NTU test pipeline; it is the 2s-AGCN ``pre_normalization``):
 
-1. zero-pad the clip to ``frames`` (300) frames -- a longer clip is kept whole;
+1. zero-pad the clip to ``pad_to`` (300) frames -- a longer clip is kept whole; ``pad_to=None``
+   pads nothing (steps 2-4 still run);
 2. null frames (:func:`fill_null_frames`): if the first frame is empty the non-empty frames move to
    the front; the empty tail is filled by repeating the clip cyclically (``out[t] = x[t mod L]``);
 3. centring (:func:`centre_frames`): every frame subtracts its own mid-spine joint (``ntu25`` joint
@@ -30,9 +31,11 @@ reproduces the repository's NTU test pipeline; it is the 2s-AGCN ``pre_normaliza
 
 Every step is differentiable in the input; the data-dependent choices (which frames are empty) are
 index selections. ``preprocess=False`` skips steps 1-4 (for demo training on clean, normalised data);
-the bone stream and the two-body packing are part of the model and always happen.
+the bone stream and the two-body packing are part of the model and always happen
+(``num_person=1`` drops the zero body for demo variants; the published model has 2).
 ``stream="motion"`` feeds the temporal differences of joints and bones instead (the repository's
-motion stream: ``x[t+1] - x[t]``, last frame zero).
+motion stream: ``x[t+1] - x[t]``, last frame zero). :meth:`DGNN.forward_official` runs the network
+on the repository's own two inputs ``(N, 3, T, V, M)``.
 """
 
 from __future__ import annotations
@@ -50,8 +53,8 @@ from . import graph
 from ._registry import register
 
 __all__ = [
-    "DGNN", "align_axes", "bone_stream", "centre_frames", "fill_null_frames", "motion_stream",
-    "pad_frames", "pack_two_bodies", "pre_normalize",
+    "DGNN", "align_axes", "bone_stream", "centre_frames", "check_common_options", "check_motion",
+    "fill_null_frames", "motion_stream", "pad_frames", "pack_two_bodies", "pre_normalize",
 ]
 
 DEFAULT_CHANNELS = (64, 64, 64, 64, 128, 128, 128, 256, 256, 256)
@@ -79,12 +82,12 @@ def check_motion(x: torch.Tensor, lay: Layout, model: str) -> None:
         raise ValueError(f"{model}: the clip has no frames")
 
 
-def pad_frames(x: torch.Tensor, frames: int) -> torch.Tensor:
-    """Zero-pad ``(N, T, V, 3)`` along time to ``frames`` frames (a longer clip is returned as is)."""
+def pad_frames(x: torch.Tensor, pad_to: int | None) -> torch.Tensor:
+    """Zero-pad ``(N, T, V, 3)`` along time to ``pad_to`` frames (a longer clip, or ``None``: as is)."""
     t = x.shape[1]
-    if t >= frames:
+    if pad_to is None or t >= pad_to:
         return x
-    return F.pad(x, (0, 0, 0, 0, 0, frames - t))
+    return F.pad(x, (0, 0, 0, 0, 0, pad_to - t))
 
 
 def fill_null_frames(x: torch.Tensor) -> torch.Tensor:
@@ -156,17 +159,17 @@ def align_axes(x: torch.Tensor, lay: Layout) -> torch.Tensor:
     return torch.einsum("nij,ntvj->ntvi", r, x)
 
 
-def pre_normalize(x: torch.Tensor, lay: Layout, frames: int = 300, null_frames: str = "first",
+def pre_normalize(x: torch.Tensor, lay: Layout, pad_to: int | None = 300, null_frames: str = "first",
                   centre: bool = True, rotate: bool = True) -> torch.Tensor:
     """The 2s-AGCN family's ``pre_normalization`` of one body ``(N, T, V, 3)`` -> ``(N, T', V, 3)``.
 
-    ``T' = max(T, frames)``. ``null_frames="first"`` fills null frames before centring (2s-AGCN,
-    MS-G3D, DGNN); ``"last"`` after the rotations (AS-GCN, whose loader repeat-pads when it reads a
-    sample); ``"none"`` leaves the zero padding.
+    ``T' = max(T, pad_to)`` (``T`` when ``pad_to`` is None). ``null_frames="first"`` fills null
+    frames before centring (2s-AGCN, MS-G3D, DGNN); ``"last"`` after the rotations (AS-GCN, whose
+    loader repeat-pads when it reads a sample); ``"none"`` leaves the zero padding.
     """
     if null_frames not in ("first", "last", "none"):
         raise ValueError(f"null_frames must be 'first', 'last' or 'none', got {null_frames!r}")
-    x = pad_frames(x, frames)
+    x = pad_frames(x, pad_to)
     if null_frames == "first":
         x = fill_null_frames(x)
     if centre:
@@ -310,29 +313,42 @@ class _GraphTemporalConv(nn.Module):
         return F.relu(fv + rv), F.relu(fe + re)
 
 
+def check_common_options(model: str, pad_to: int | None, num_person: int) -> None:
+    """Raise ``ValueError`` for a bad ``pad_to`` (None or int >= 1) or ``num_person`` (int >= 1)."""
+    if pad_to is not None and (not isinstance(pad_to, int) or pad_to < 1):
+        raise ValueError(f"{model}: pad_to must be None or an int >= 1, got {pad_to!r}")
+    if not isinstance(num_person, int) or num_person < 1:
+        raise ValueError(f"{model}: num_person must be an int >= 1, got {num_person!r}")
+
+
 class DGNN(nn.Module):
     """DGNN on motions ``(N, T, V, 3)`` in metres; see the module docstring for the input pipeline.
 
-    ``channels``: widths of the blocks ``l1..lK`` (default the published ten); a block whose width
-    differs from the previous one (except ``l1``) has temporal stride 2 and a convolutional residual.
+    ``width`` (64) is the width of the first blocks: the published ten are ``4 x width``,
+    ``3 x 2 width``, ``3 x 4 width``. ``channels`` overrides them with any list of block widths; a
+    block whose width differs from the previous one (except ``l1``) has temporal stride 2 and a
+    convolutional residual.
     """
 
-    def __init__(self, layout: Layout, num_classes: int, channels: tuple[int, ...] = DEFAULT_CHANNELS,
-                 preprocess: bool = True, frames: int = 300, stream: str = "spatial",
-                 num_person: int = 2) -> None:
+    def __init__(self, layout: Layout, num_classes: int, width: int = 64,
+                 channels: tuple[int, ...] | None = None, preprocess: bool = True, pad_to: int | None = 300,
+                 stream: str = "spatial", num_person: int = 2) -> None:
         super().__init__()
+        if not isinstance(width, int) or width < 1:
+            raise ValueError(f"dgnn: width must be an int >= 1, got {width!r}")
+        if channels is None:
+            channels = tuple(c * width // 64 for c in DEFAULT_CHANNELS)
         channels = tuple(int(c) for c in channels)
         if not channels or min(channels) < 1:
             raise ValueError(f"dgnn: channels must be positive widths, got {channels}")
         if stream not in ("spatial", "motion"):
             raise ValueError(f"dgnn: stream must be 'spatial' or 'motion', got {stream!r}")
-        if frames < 1:
-            raise ValueError(f"dgnn: frames must be >= 1, got {frames}")
-        if num_person < 1:
-            raise ValueError(f"dgnn: num_person must be >= 1, got {num_person}")
+        check_common_options("dgnn", pad_to, num_person)
+        if preprocess:
+            graph.landmarks(layout)  # raises for a layout without preprocessing landmarks
         self.lay = layout
         self.preprocess = bool(preprocess)
-        self.frames = int(frames)
+        self.pad_to = pad_to
         self.stream = stream
         self.num_person = int(num_person)
         v = layout.num_joints
@@ -355,7 +371,7 @@ class DGNN(nn.Module):
         """The official two inputs as ``(N, T', V, 3)`` body-0 tensors: joints and bones (slot order)."""
         check_motion(x, self.lay, "dgnn")
         if self.preprocess:
-            x = pre_normalize(x, self.lay, self.frames, null_frames="first")
+            x = pre_normalize(x, self.lay, self.pad_to, null_frames="first")
         bones = x - x.index_select(2, self.bone_partner)
         if self.stream == "motion":
             x, bones = motion_stream(x), motion_stream(bones)
@@ -363,14 +379,23 @@ class DGNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         joints, bones = self.inputs(x)
-        n = joints.shape[0]
-        fv = data_bn_mvc(self.data_bn_v, pack_two_bodies(joints, self.num_person))
-        fe = data_bn_mvc(self.data_bn_e, pack_two_bodies(bones, self.num_person))
+        m = self.num_person
+        return self._network(pack_two_bodies(joints, m), pack_two_bodies(bones, m))
+
+    def forward_official(self, fv: torch.Tensor, fe: torch.Tensor) -> torch.Tensor:
+        """The network on the repository's own inputs: joints and bones ``(N, 3, T, V, M)``."""
+        return self._network(fv.permute(0, 4, 2, 3, 1), fe.permute(0, 4, 2, 3, 1))
+
+    def _network(self, joints: torch.Tensor, bones: torch.Tensor) -> torch.Tensor:
+        """Bodies ``(N, M, T, V, 3)`` of joints and bones -> logits."""
+        n, m = joints.shape[:2]
+        fv = data_bn_mvc(self.data_bn_v, joints)
+        fe = data_bn_mvc(self.data_bn_e, bones)
         for i in range(self.num_layers):
             fv, fe = getattr(self, f"l{i + 1}")(fv, fe)
         c = fv.shape[1]
-        fv = fv.reshape(n, self.num_person, c, -1).mean(3).mean(1)
-        fe = fe.reshape(n, self.num_person, c, -1).mean(3).mean(1)
+        fv = fv.reshape(n, m, c, -1).mean(3).mean(1)
+        fe = fe.reshape(n, m, c, -1).mean(3).mean(1)
         return self.fc(torch.cat([fv, fe], dim=-1))
 
 

@@ -13,15 +13,18 @@ official state dict: here they are non-persistent buffers rebuilt from :mod:`.gr
 
 What ``forward`` does with a motion ``(N, T, V, 3)`` in metres. With ``preprocess=True`` (the
 default) it is MS-G3D's copy of the 2s-AGCN ``pre_normalization`` that made the NTU test data
-(see :mod:`.dgnn`, :func:`~engine.models.dgnn.pre_normalize`): zero padding to ``frames`` = 300
-frames, the empty tail filled by repeating the clip cyclically (a leading empty stretch removed
-first), frame-by-frame centring on the mid-spine joint (zero joints stay zero), and the two
-rotations fixed by frame 0 (spine onto +z, shoulders onto +x). Then a zero second body is packed
-beside the first (``(N, 3, T, V, 2)``) and ``data_bn`` normalises channel ``m * 3V + 3v + c``.
+(see :mod:`.dgnn`, :func:`~engine.models.dgnn.pre_normalize`): zero padding to ``pad_to`` = 300
+frames (``None``: no padding), the empty tail filled by repeating the clip cyclically (a leading
+empty stretch removed first), frame-by-frame centring on the mid-spine joint (zero joints stay
+zero), and the two rotations fixed by frame 0 (spine onto +z, shoulders onto +x). Then a zero
+second body is packed beside the first (``(N, 3, T, V, 2)``) and ``data_bn`` normalises channel
+``m * 3V + 3v + c``.
 ``stream="bone"`` feeds the bone stream (``joint[v] - joint[u]`` over :func:`.graph.bone_pairs`,
 computed after the normalisation like ``gen_bone_data``) for the published bone checkpoints.
 Everything is differentiable; ``preprocess=False`` skips padding, centring and rotation for demo
-training on clean data (the packing and the bone stream stay).
+training on clean data (the packing and the bone stream stay; ``num_person=1`` drops the zero body
+for demo variants). :meth:`MSG3D.forward_official` runs the network on the official input
+``(N, 3, T, V, M)``.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from torch import nn
 from ..skeleton import Layout
 from . import graph
 from ._registry import register
-from .dgnn import check_motion, data_bn_mvc, pack_two_bodies, pre_normalize
+from .dgnn import check_common_options, check_motion, data_bn_mvc, pack_two_bodies, pre_normalize
 
 __all__ = ["MSG3D"]
 
@@ -184,30 +187,30 @@ class _MultiWindowG3D(nn.Module):
 class MSG3D(nn.Module):
     """MS-G3D on motions ``(N, T, V, 3)`` in metres; see the module docstring for the input pipeline.
 
-    ``channels`` are the three stage widths (default 96, 192, 384; multiples of 6 for the six
-    temporal branches), ``num_gcn_scales`` / ``num_g3d_scales`` the numbers of k-hop scales
-    (13 and 6 for NTU).
+    ``width`` (96) is the first stage's width; the stages are ``width, 2 width, 4 width`` (a
+    multiple of 6, for the six temporal branches). ``num_gcn_scales`` / ``num_g3d_scales`` are the
+    numbers of k-hop scales (13 and 6 for NTU).
     """
 
-    def __init__(self, layout: Layout, num_classes: int, channels: tuple[int, int, int] = (96, 192, 384),
-                 num_gcn_scales: int = 13, num_g3d_scales: int = 6, preprocess: bool = True,
-                 frames: int = 300, stream: str = "joint", num_person: int = 2) -> None:
+    def __init__(self, layout: Layout, num_classes: int, width: int = 96, num_gcn_scales: int = 13,
+                 num_g3d_scales: int = 6, preprocess: bool = True, pad_to: int | None = 300,
+                 stream: str = "joint", num_person: int = 2) -> None:
         super().__init__()
-        channels = tuple(int(c) for c in channels)
-        if len(channels) != 3 or min(channels) < 1:
-            raise ValueError(f"msg3d: channels must be three positive widths, got {channels}")
+        if not isinstance(width, int) or width < 6 or width % 6:
+            raise ValueError(f"msg3d: width must be a multiple of 6 (>= 6), got {width!r}")
         if num_gcn_scales < 1 or num_g3d_scales < 1:
             raise ValueError(f"msg3d: scale counts must be >= 1, got {num_gcn_scales}, {num_g3d_scales}")
         if stream not in ("joint", "bone"):
             raise ValueError(f"msg3d: stream must be 'joint' or 'bone', got {stream!r}")
-        if frames < 1 or num_person < 1:
-            raise ValueError(f"msg3d: frames and num_person must be >= 1, got {frames}, {num_person}")
+        check_common_options("msg3d", pad_to, num_person)
+        if preprocess:
+            graph.landmarks(layout)  # raises for a layout without preprocessing landmarks
         self.lay = layout
         self.preprocess = bool(preprocess)
-        self.frames = int(frames)
+        self.pad_to = pad_to
         self.stream = stream
         self.num_person = int(num_person)
-        c1, c2, c3 = channels
+        c1, c2, c3 = width, 2 * width, 4 * width
         v = layout.num_joints
         self.data_bn = nn.BatchNorm1d(num_person * 3 * v)
 
@@ -234,15 +237,22 @@ class MSG3D(nn.Module):
         """The official input of body 0 as ``(N, T', V, 3)`` (joints or bones)."""
         check_motion(x, self.lay, "msg3d")
         if self.preprocess:
-            x = pre_normalize(x, self.lay, self.frames, null_frames="first")
+            x = pre_normalize(x, self.lay, self.pad_to, null_frames="first")
         if self.stream == "bone":
             x = x - x.index_select(2, self.bone_partner)
         return x
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.inputs(x)
-        n = x.shape[0]
-        x = data_bn_mvc(self.data_bn, pack_two_bodies(x, self.num_person))
+        return self._network(pack_two_bodies(self.inputs(x), self.num_person))
+
+    def forward_official(self, x: torch.Tensor) -> torch.Tensor:
+        """The network on the official input ``(N, 3, T, V, M)``."""
+        return self._network(x.permute(0, 4, 2, 3, 1))
+
+    def _network(self, x: torch.Tensor) -> torch.Tensor:
+        """Bodies ``(N, M, T, V, 3)`` -> logits."""
+        n, m = x.shape[:2]
+        x = data_bn_mvc(self.data_bn, x)
         x = F.relu(self.sgcn1(x) + self.gcn3d1(x))
         x = self.tcn1(x)
         x = F.relu(self.sgcn2(x) + self.gcn3d2(x))
@@ -250,7 +260,7 @@ class MSG3D(nn.Module):
         x = F.relu(self.sgcn3(x) + self.gcn3d3(x))
         x = self.tcn3(x)
         c = x.shape[1]
-        out = x.reshape(n, self.num_person, c, -1).mean(3).mean(1)
+        out = x.reshape(n, m, c, -1).mean(3).mean(1)
         return self.fc(out)
 
 

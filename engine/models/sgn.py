@@ -45,6 +45,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import LayoutMismatchError
 from ..skeleton import Layout
 from . import graph
 from ._registry import register
@@ -167,17 +168,17 @@ class _GCNSpa(nn.Module):
 class SGN(nn.Module):
     """SGN on motions ``(N, T, V, 3)`` in metres; see the module docstring for the input pipeline.
 
-    ``dim`` is the width of the joint-level module (default 256; the embeddings are ``dim // 4``
-    wide, the frame-level module ``2 * dim``), ``seg`` the number of segments (20).
+    ``width`` (64) is the width of the embeddings; the joint-level module is ``4 width`` wide
+    (256), the frame-level module ``8 width``. ``seg`` is the number of segments (20).
     """
 
-    def __init__(self, layout: Layout, num_classes: int, seg: int = 20, dim: int = 256,
+    def __init__(self, layout: Layout, num_classes: int, width: int = 64, seg: int = 20,
                  preprocess: bool = True, sampling: str = "mean", draws: int = 5, bias: bool = True) -> None:
         super().__init__()
-        if seg < 1:
-            raise ValueError(f"sgn: seg must be >= 1, got {seg}")
-        if dim < 4 or dim % 4:
-            raise ValueError(f"sgn: dim must be a positive multiple of 4, got {dim}")
+        if not isinstance(seg, int) or seg < 1:
+            raise ValueError(f"sgn: seg must be an int >= 1, got {seg!r}")
+        if not isinstance(width, int) or width < 1:
+            raise ValueError(f"sgn: width must be an int >= 1, got {width!r}")
         if sampling not in SAMPLING:
             raise ValueError(f"sgn: sampling must be one of {SAMPLING}, got {sampling!r}")
         if draws < 1:
@@ -188,7 +189,7 @@ class SGN(nn.Module):
         self.sampling = sampling
         self.draws = int(draws)
         v = layout.num_joints
-        q = dim // 4
+        q, dim = width, 4 * width
         self.tem_embed = _Embed(seg, dim, q, v, norm=False, bias=bias)
         self.spa_embed = _Embed(v, q, q, v, norm=False, bias=bias)
         self.joint_embed = _Embed(3, q, q, v, norm=True, bias=bias)
@@ -243,6 +244,15 @@ class SGN(nn.Module):
         return off, w
 
     # -- network ---------------------------------------------------------------------------------
+    def forward_official(self, rows: torch.Tensor) -> torch.Tensor:
+        """The official network on its own input ``(B, seg, 3V)`` (sampled rows, xyz adjacent)."""
+        d = 3 * self.lay.num_joints
+        if rows.ndim != 3 or rows.shape[1] != self.seg or rows.shape[2] != d:
+            raise LayoutMismatchError(
+                f"sgn: the official input is (B, {self.seg}, {d}), got {tuple(rows.shape)}"
+            )
+        return self.network(rows.view(rows.shape[0], self.seg, -1, 3))
+
     def network(self, rows: torch.Tensor) -> torch.Tensor:
         """The official network on sampled clips ``(B, seg, V, 3)`` -> logits ``(B, C)``."""
         b = rows.shape[0]
