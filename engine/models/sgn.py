@@ -205,7 +205,12 @@ class SGN(nn.Module):
         eye_t = torch.eye(seg)
         self.register_buffer("spa", eye_v[:, :, None].expand(v, v, seg).clone()[None], persistent=False)
         self.register_buffer("tem", eye_t[:, None, :].expand(seg, v, seg).clone()[None], persistent=False)
-        self._origin = graph.landmarks(layout)["spine_mid"] if preprocess else None
+        try:
+            self._origin: int | None = graph.landmarks(layout)["spine_mid"]
+        except ValueError:
+            if preprocess:
+                raise
+            self._origin = None
         self._init_weights()
 
     def _init_weights(self) -> None:
