@@ -97,7 +97,7 @@ def test_hdm05_cache_is_fast(shared_data, hdm05_train, cache_dir):
 
     t0 = time.perf_counter()
     again = datasets.load(shared_data / "hdm05-amc" / "train", cache_dir=cache_dir)
-    assert time.perf_counter() - t0 < 1.5
+    assert time.perf_counter() - t0 < 2.0  # cold: 3-8 s on a busy 2-core machine
     assert "cache" in again.info
     np.testing.assert_array_equal(again.motions, hdm05_train.motions)
 
