@@ -27,13 +27,16 @@ What ``forward`` does with a motion ``(N, T, V, 3)`` in metres (one actor):
 
    * training mode: one random draw per clip, as the official training does;
    * eval mode, ``sampling="mean"`` (default): the mean of the logits over the ``d`` deterministic
-     draws ``r_i = r`` for ``r = 0..d-1`` (every frame used exactly once) -- the expectation of the
-     official estimate taken over a fixed set of draws; deterministic;
+     draws ``r_i = r`` for ``r = 0..d-1``. Each of the frames ``0..20d-1`` is used exactly once, so
+     every frame the official sampler can reach is weighted as in its expectation; unlike it, the
+     offset is shared by all segments of a draw. Deterministic, and it costs ``d`` passes of the
+     network (batched);
    * eval mode, ``sampling="centre"``: one draw at the segment centres ``r = (d - 1) // 2``;
    * ``sampling="random"``: the official test protocol (``draws`` = 5 random draws, logits
      averaged); not deterministic.
 
-``preprocess=False`` skips step 1 (for clean, already-centred demo data); sampling stays. The frame
+``preprocess=False`` skips step 1 (for clean, already-centred demo data); sampling stays. The
+official training-time random rotation is data augmentation, not part of the model, and is not done. The frame
 difference ``dif`` (zero first frame) and the two BatchNorm1d(3V) embeddings with channel
 ``c * V + v`` are the model's own layers. Everything is differentiable in the input (the sampling
 is a gather; which frames are empty is a constant of the gradient).
