@@ -259,7 +259,7 @@ def test_smart_npz_errors(tmp_path):
 
 # -- hypothesis: malformed text at every parser ------------------------------------------------------------
 _FUZZ = settings(
-    max_examples=40, deadline=2000, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
 )
 _TOKENS = st.sampled_from(
     [
@@ -371,13 +371,13 @@ def test_fuzz_ntu(text):
     _only_dataset_errors(lambda t: parse_ntu_skeleton("fuzz.skeleton", t), text)
 
 
-@settings(max_examples=60, deadline=2000)
+@settings(max_examples=60, deadline=None)
 @given(st.binary(max_size=300))
 def test_fuzz_decode_bytes(data):
     _only_dataset_errors(lambda d: decode(d, "fuzz.txt"), data)
 
 
-@settings(max_examples=15, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(["amc", "bvh", "skeleton"]), st.data())
 def test_fuzz_whole_loaders(kind, data):
     """Through ``datasets.load`` (file reading, FK, windows): only DatasetError."""
