@@ -499,3 +499,13 @@ def test_forward_official_matches_forward():
         torch.testing.assert_close(dgnn.forward_official(fv5, fe5), dgnn(x))
         torch.testing.assert_close(asgcn.forward_official(xc5, sub5), asgcn(x))
         torch.testing.assert_close(sgn.forward_official(rows), sgn(x))
+
+
+def test_asgcn_gradient_reaches_input_through_the_aim():
+    """In eval mode the edge choice is an argmax, but its straight-through gradient still flows."""
+    torch.manual_seed(0)
+    model = models.create("asgcn", "ntu25", 4, **SMALL["asgcn"]).eval()
+    sub = _take(50, seed=17).requires_grad_(True)
+    a_act = model.actional(torch.stack([sub, torch.zeros_like(sub)], 1))
+    (grad,) = torch.autograd.grad((a_act * torch.randn_like(a_act)).sum(), sub)
+    assert torch.isfinite(grad).all() and grad.abs().sum() > 0
