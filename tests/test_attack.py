@@ -46,8 +46,8 @@ def test_dynamics_terms_match_hand_computation():
         dq, dqh = qn, qhn
         for _ in range(n):
             dq, dqh = np.diff(dq, axis=1), np.diff(dqh, axis=1)
-        # mean over the T-n frames and V joints of the squared Euclidean distance
-        want = ((dq - dqh) ** 2).sum(-1).mean(axis=(1, 2))
+        # mean over the T-n frames of the squared norm over joints and axes
+        want = ((dq - dqh) ** 2).sum(axis=(2, 3)).mean(axis=1)
         np.testing.assert_allclose(got[n].numpy(), want, rtol=1e-12)
 
 
@@ -58,14 +58,13 @@ def test_bone_loss_matches_hand_computation_and_skips_zero_length_bones():
     got = losses.bone_length_loss(q, qh, bones).numpy()
     want = []
     for m in range(2):
-        total, count = 0.0, 0
+        total = 0.0
         for t in range(5):
             for p, c in HDM.bones:
                 lq = np.linalg.norm(q[m, t, c].numpy() - q[m, t, p].numpy())
                 lh = np.linalg.norm(qh[m, t, c].numpy() - qh[m, t, p].numpy())
                 total += (lq - lh) ** 2
-                count += 1
-        want.append(total / count)
+        want.append(total / 5)  # Eq. 4: 1/M over frames of the squared norm over bones
     np.testing.assert_allclose(got, want, rtol=1e-9)
     # hdm05_25's coincident joints: 0/5/10, 12/13, 17/19, 22/24 -> bones 10-0, 10-5, 12-13 left out
     assert (10, 0) not in HDM.bones and (10, 5) not in HDM.bones and (12, 13) not in HDM.bones
@@ -111,10 +110,10 @@ def _hand_objective(model, q, qh, y, cfg, lay):
     b = np.asarray(cfg.betas) / sum(cfg.betas)
     dq, dqh, l_dyn = q, qh, 0.0
     for n in range(5):
-        l_dyn = l_dyn + b[n] * ((dq - dqh) ** 2).sum(-1).mean(dim=(1, 2))
+        l_dyn = l_dyn + b[n] * ((dq - dqh) ** 2).sum(dim=(2, 3)).mean(dim=1)
         dq, dqh = dq[:, 1:] - dq[:, :-1], dqh[:, 1:] - dqh[:, :-1]
     bl = lambda x: torch.stack([(x[:, :, c] - x[:, :, p]).norm(dim=-1) for p, c in lay.bones], -1)
-    l_bl = ((bl(q) - bl(qh)) ** 2).mean(dim=(1, 2))
+    l_bl = ((bl(q) - bl(qh)) ** 2).sum(dim=2).mean(dim=1)
     lp = cfg.alpha * l_dyn + (1 - cfg.alpha) * l_bl
     return cfg.w * lc + (1 - cfg.w) * lp
 
