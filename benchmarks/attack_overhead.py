@@ -1,0 +1,92 @@
+"""Attack overhead: the time of one SMART iteration divided by the time of one forward + backward to
+the input of the same model on the same batch (weights frozen). Target: <= 1.15. Also motions
+attacked per second against batch size.
+
+    .venv/bin/python benchmarks/attack_overhead.py [--device cpu|cuda] [--models mlp stgcn]
+
+The per-iteration time is the difference between runs of K and 2K iterations divided by K, so
+set-up (the clean forward, allocation) cancels. Uses the shipped demo checkpoints when present,
+otherwise freshly built models of the same kind (the timing does not depend on the weights).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+
+from engine import models, skeleton
+from engine.attack import AttackConfig, attack
+
+
+def _model(name: str, device: str):
+    try:
+        from engine.demo import demo_checkpoint
+
+        model, _ = models.load_checkpoint(demo_checkpoint("demo", name))
+    except Exception:  # noqa: BLE001 - no shipped checkpoint: a fresh model times the same
+        opts = {"frames": 60} if name == "mlp" else {}
+        model = models.create(name, "ntu25", 12, **opts)
+    return model.to(device).eval()
+
+
+def _sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def forward_backward_time(model, x: torch.Tensor, reps: int, device: str) -> float:
+    for p in model.parameters():
+        p.requires_grad_(False)
+    xi = x.clone().requires_grad_(True)
+    for _ in range(2):
+        model(xi).sum().backward()
+    _sync(device)
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        xi.grad = None
+        model(xi).logsumexp(1).sum().backward()
+    _sync(device)
+    return (time.perf_counter() - t0) / reps
+
+
+def attack_time(model, x, y, iters: int, device: str) -> float:
+    cfg = AttackConfig(iterations=iters, stop_on_success=False, device=device)
+    _sync(device)
+    t0 = time.perf_counter()
+    attack(model, x, y, skeleton.layout("ntu25"), cfg)
+    _sync(device)
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--models", nargs="+", default=["mlp", "stgcn"])
+    ap.add_argument("--batches", nargs="+", type=int, default=[1, 8, 32])
+    ap.add_argument("--iters", type=int, default=10)
+    args = ap.parse_args()
+    print(f"device {args.device}, torch {torch.__version__}, threads {torch.get_num_threads()}")
+    print(f"{'model':8} {'batch':>5} {'fwd+bwd ms':>11} {'iter ms':>9} {'ratio':>6} {'motions/s':>10}")
+    for name in args.models:
+        model = _model(name, args.device)
+        for b in args.batches:
+            g = torch.Generator().manual_seed(0)
+            x = (torch.randn(b, 60, 25, 3, generator=g) * 0.2).to(args.device)
+            with torch.no_grad():
+                y = model(x).argmax(1)
+            k = args.iters
+            attack_time(model, x, y, 2, args.device)  # warm-up
+            # best of three of each: a shared machine only ever makes things slower
+            fb = min(forward_backward_time(model, x, reps=k, device=args.device) for _ in range(3))
+            t1 = min(attack_time(model, x, y, k, args.device) for _ in range(3))
+            t2 = min(attack_time(model, x, y, 2 * k, args.device) for _ in range(3))
+            it = max(t2 - t1, 1e-9) / k
+            # motions per second when every motion runs the paper's full 300-iteration budget
+            mps = b / (it * 300)
+            print(f"{name:8} {b:5d} {fb * 1e3:11.2f} {it * 1e3:9.2f} {it / fb:6.2f} {mps:10.2f}")
+
+
+if __name__ == "__main__":
+    main()
