@@ -59,5 +59,6 @@ SCRIPT = textwrap.dedent(
 
 def test_five_thousand_emits_do_not_abort():
     proc = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, f"exit {proc.returncode}\nstdout: {proc.stdout}\nstderr: {proc.stderr[-2000:]}"
+    tail = proc.stderr[-2000:]
+    assert proc.returncode == 0, f"exit {proc.returncode}\nstdout: {proc.stdout}\nstderr: {tail}"
     assert "received 10000" in proc.stdout

@@ -167,8 +167,8 @@ class Attack:
         bad = (self.labels < 0) | (self.labels >= c)
         if bad.any():
             i = int(bad.nonzero()[0])
-            raise ValueError(f"labels out of range: motion {i} has label {int(self.labels[i])}, the model has "
-                             f"{c} classes (0…{c - 1})")
+            raise ValueError(f"labels out of range: motion {i} has label {int(self.labels[i])}, "
+                             f"the model has {c} classes (0…{c - 1})")
         if not torch.isfinite(logits).all():
             raise ValueError("the model returned NaN or inf logits on the clean motions")
 

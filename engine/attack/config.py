@@ -61,9 +61,8 @@ class AttackConfig:
         if self.perceptual not in PERCEPTUAL:
             raise ValueError(f"perceptual must be one of {PERCEPTUAL}, got {self.perceptual!r}")
         if self.classification_loss not in CLASSIFICATION_LOSSES:
-            raise ValueError(
-                f"classification_loss must be one of {CLASSIFICATION_LOSSES}, got {self.classification_loss!r}"
-            )
+            raise ValueError(f"classification_loss must be one of {CLASSIFICATION_LOSSES}, "
+                             f"got {self.classification_loss!r}")
         if not isinstance(self.top_n, int) or isinstance(self.top_n, bool) or self.top_n < 1:
             raise ValueError(f"top_n must be an int >= 1, got {self.top_n!r}")
         for name in ("w", "alpha"):

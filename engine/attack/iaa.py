@@ -81,7 +81,7 @@ class IAAAttack(Attack):
             out = {"adv": q_all.clone(), "prob": torch.softmax(logits0, 1),
                    "success": torch.zeros(n, dtype=torch.bool, device=self.device),
                    "iterations": torch.zeros(n, dtype=torch.long), "flip": torch.full((n,), -1),
-                   "history": {"total": np.full((iters + 1, n), np.nan), "Lc": np.full((iters + 1, n), np.nan)},
+                   "history": {k: np.full((iters + 1, n), np.nan) for k in ("total", "Lc")},
                    "targets": t_all, "q": q_all, "labels": y_all, "last_it": 0}
             self._out = out
             idx = torch.arange(n, device=self.device)

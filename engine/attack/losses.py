@@ -50,7 +50,7 @@ def dynamics_losses(q: torch.Tensor, q_hat: torch.Tensor, max_order: int = 4) ->
     over all joints and axes of frame i (Eq. 5)."""
     out = []
     d = q_hat - q  # differences are linear: Δⁿq̂ − Δⁿq = Δⁿ(q̂ − q)
-    for n in range(max_order + 1):
+    for _ in range(max_order + 1):
         if d.shape[1] == 0:
             out.append(d.new_zeros(d.shape[0]))
         else:
