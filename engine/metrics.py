@@ -126,7 +126,13 @@ def _pearson_columns(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     na, nb = np.linalg.norm(a, axis=0), np.linalg.norm(b, axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
         c = (a.T @ b) / np.outer(na, nb)
-    c[~np.isfinite(c)] = 0.0  # a constant column (e.g. a joint that never moves) correlates with nothing
+    # a constant column (a joint that never moves; std below 1e-9 in the metric's SI unit: rounding
+    # noise) correlates with nothing
+    flat_a = na / np.sqrt(len(a)) < 1e-9
+    flat_b = nb / np.sqrt(len(b)) < 1e-9
+    c[flat_a, :] = 0.0
+    c[:, flat_b] = 0.0
+    c[~np.isfinite(c)] = 0.0
     return c
 
 
