@@ -1,0 +1,185 @@
+"""Background work for the GUI: the attack loop and long loads, each in its own QThread (STYLE.md B1).
+
+:class:`AttackWorker` iterates :meth:`engine.attack.SmartAttack.steps` and emits ``step(StepReport)``
+(numpy copies, throttled to ``max_rate`` per second, the last one always), then ``finished(AttackResult)``
+or ``failed(str)``. :class:`TaskWorker` runs any function ``fn(progress, cancelled)`` the same way.
+
+Cancelling goes through a :class:`threading.Event` read by the loop at every iteration: a slot queued to a
+busy worker would run only after its loop ends. Workers never touch widgets; :func:`start_in_thread` wires
+``thread.started`` to the worker's ``run`` slot (a lambda would run it on the GUI thread) and cleans up.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from engine.attack import AttackConfig, SmartAttack, StepReport
+
+__all__ = ["AttackWorker", "Cancelled", "TaskWorker", "start_in_thread", "stop_thread"]
+
+
+class Cancelled(Exception):
+    """Raised inside a task function (by ``progress``) once the task was cancelled."""
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text if text else f"{type(exc).__name__} (no message)"
+
+
+class AttackWorker(QObject):
+    """One attack on one motion (or a small batch) in a worker thread.
+
+    ``motions`` ``(N, T, V, 3)`` float32, ``labels`` ``(N,)``; ``targets`` for SA. ``max_rate`` caps the
+    ``step`` emissions per second (the last report is always emitted before ``finished``).
+    """
+
+    step = Signal(object)
+    finished = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, model, layout, config: AttackConfig, motions, labels, targets=None,
+                 max_rate: float = 30.0):
+        super().__init__()
+        self._model = model
+        self._layout = layout
+        self._config = config
+        self._motions = np.ascontiguousarray(motions, dtype=np.float32)
+        self._labels = np.asarray(labels, dtype=np.int64)
+        self._targets = None if targets is None else np.asarray(targets, dtype=np.int64)
+        self._interval = 1.0 / max_rate if max_rate > 0 else 0.0
+        self._cancel = threading.Event()
+        self.n_emitted = 0
+
+    @property
+    def config(self) -> AttackConfig:
+        return self._config
+
+    def cancel(self) -> None:
+        """Thread-safe: the loop stops before its next iteration (called directly, not queued)."""
+        self._cancel.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def _emit(self, report: StepReport) -> None:
+        self.n_emitted += 1
+        self.step.emit(report)
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            attack = SmartAttack(self._model, self._layout, self._config)
+            gen = attack.steps(self._motions, self._labels, self._targets, with_motion=True)
+            last_emit = 0.0
+            pending: StepReport | None = None
+            cancelled = False
+            try:
+                for report in gen:
+                    now = time.monotonic()
+                    if now - last_emit >= self._interval:
+                        self._emit(report)
+                        last_emit, pending = now, None
+                    else:
+                        pending = report
+                    if self._cancel.is_set():
+                        cancelled = True
+                        break
+            finally:
+                gen.close()
+            if pending is not None:
+                self._emit(pending)
+            result = attack.result()
+            result.cancelled = cancelled
+        except Exception as exc:  # every failure reaches the GUI as text
+            traceback.print_exc()
+            self.failed.emit(_describe(exc))
+            return
+        self.finished.emit(result)
+
+
+class TaskWorker(QObject):
+    """Runs ``fn(progress, cancelled) -> result`` in a worker thread.
+
+    ``progress(done, total, text="")`` emits ``progress(int, int, str)`` and raises :class:`Cancelled`
+    once :meth:`cancel` was called; ``cancelled()`` returns that flag. Ends with exactly one of
+    ``finished(object)``, ``failed(str)`` or ``cancelled_signal()``.
+    """
+
+    progress = Signal(int, int, str)
+    finished = Signal(object)
+    failed = Signal(str)
+    cancelled_signal = Signal()
+
+    def __init__(self, fn: Callable[..., Any], name: str = "task"):
+        super().__init__()
+        self._fn = fn
+        self.name = name
+        self._cancel = threading.Event()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def is_cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def _progress(self, done: int, total: int, text: str = "") -> None:
+        if self._cancel.is_set():
+            raise Cancelled()
+        self.progress.emit(int(done), int(total), str(text))
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            result = self._fn(self._progress, self._cancel.is_set)
+        except Cancelled:
+            self.cancelled_signal.emit()
+            return
+        except Exception as exc:
+            traceback.print_exc()
+            self.failed.emit(_describe(exc))
+            return
+        if self._cancel.is_set():
+            self.cancelled_signal.emit()
+        else:
+            self.finished.emit(result)
+
+
+def start_in_thread(worker: QObject, done_signals, parent: QObject | None = None) -> QThread:
+    """Move ``worker`` to a new QThread, start its ``run`` slot there, quit the thread on any of
+    ``done_signals``; thread and worker are deleted once the thread has finished."""
+    thread = QThread(parent)
+    worker.moveToThread(thread)
+    thread.started.connect(worker.run)
+    for sig in done_signals:
+        sig.connect(thread.quit)
+    thread.finished.connect(worker.deleteLater)
+    thread.finished.connect(thread.deleteLater)
+    thread.start()
+    return thread
+
+
+def stop_thread(thread: QThread | None, worker: QObject | None = None, timeout_ms: int = 30_000) -> bool:
+    """Cancel ``worker`` (if it has ``cancel``), quit ``thread`` and wait for it; True if it stopped."""
+    if worker is not None and hasattr(worker, "cancel"):
+        try:
+            worker.cancel()
+        except RuntimeError:  # the C++ object is already gone
+            pass
+    if thread is None:
+        return True
+    try:
+        if not thread.isRunning():
+            return True
+        thread.quit()
+        return bool(thread.wait(timeout_ms))
+    except RuntimeError:
+        return True
