@@ -330,3 +330,23 @@ def test_stgcn_graph_product_orientation():
         h = g.conv(x).view(1, 2, 4, 5, 25)
         ref = sum(h[:, k] @ a[k] for k in range(2))  # out[w] = sum_v x[v] A[v, w]
         torch.testing.assert_close(g(x, a), ref, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["stgcn", "agcn", "ctrgcn"])
+def test_data_bn_channel_order(name):
+    """ST-GCN: BatchNorm1d(V*3) per body at v*3 + c; 2s-AGCN, CTR-GCN: BatchNorm1d(M*V*3) at m*75+v*3+c."""
+    model = models.create(name, "ntu25", 3, width=8, preprocess=False).eval()
+    seen = {}
+    model.data_bn.register_forward_hook(lambda mod, inp, out: seen.setdefault("x", inp[0].detach()))
+    x = _take(6)
+    x5 = model.prepare(x)
+    with torch.no_grad():
+        model(x)
+    bn_in = seen["x"]
+    n, c, t, v, m = x5.shape
+    for (i, cc, vv, mm) in [(0, 0, 0, 0), (1, 2, 7, 0), (0, 1, 24, 1), (1, 0, 20, 1)]:
+        if name == "stgcn":
+            got = bn_in[i * m + mm, vv * 3 + cc]
+        else:
+            got = bn_in[i, mm * v * 3 + vv * 3 + cc]
+        torch.testing.assert_close(got, x5[i, cc, :, vv, mm])
