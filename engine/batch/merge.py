@@ -201,7 +201,8 @@ def _warnings(r: _Runner, merged: dict[str, dict[str, np.ndarray]]) -> list[str]
         data = merged[job.key]
         if data and data["saturated"].any():
             ids = data["dataset_index"][data["saturated"]].tolist()
-            out.append(f"{job.key}: the classification loss saturated on {len(ids)} motion(s) (dataset indices "
-                       f"{ids[:10]}{' ...' if len(ids) > 10 else ''}): the model is so confident that ∂Lc/∂logits "
-                       "vanished; try --classification-loss margin or a larger --w")
+            more = " ..." if len(ids) > 10 else ""
+            out.append(f"{job.key}: the classification loss saturated on {len(ids)} motion(s) (dataset "
+                       f"indices {ids[:10]}{more}): the model is so confident that ∂Lc/∂logits vanished; "
+                       "try --classification-loss margin or a larger --w")
     return out

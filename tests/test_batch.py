@@ -1,0 +1,322 @@
+"""engine.batch / smart-attack end to end on the demo, with tiny limits and few iterations."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from engine.batch import BatchConfig, parse_strategy, read_toml, run_batch, sa_targets, to_toml
+from engine.batch.png import encode_png, heatmap
+from engine.demo import demo_checkpoint, demo_models
+from engine.errors import CheckpointError, LayoutMismatchError, WorkbenchError
+from workbench.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.skipif("mlp" not in demo_models("demo") or "stgcn" not in demo_models("demo"),
+                                reason="the shipped demo checkpoints (mlp, stgcn) are not in assets/demo")
+
+SMALL = ["--dataset", "demo", "--iterations", "8", "--limit", "8", "--batch-size", "4", "--threads", "1",
+         "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def table_run(tmp_path_factory) -> Path:
+    """mlp and stgcn, three strategies, full transfer matrix."""
+    out = tmp_path_factory.mktemp("batch") / "run"
+    rc = main([*SMALL, "--models", "mlp", "stgcn", "--transfer", "--strategy", "ab", "ab3", "sa",
+               "--out", str(out)])
+    assert rc == 0
+    return out
+
+
+def _rows(out: Path) -> list[dict[str, str]]:
+    with (out / "samples.csv").open() as f:
+        return list(csv.DictReader(f))
+
+
+def test_small_run_writes_every_output_file(table_run: Path) -> None:
+    res = json.loads((table_run / "results.json").read_text())
+    for name in res["files"]:
+        assert (table_run / name).is_file(), name
+    for name in ("results.json", "report.md", "samples.csv", "clean.csv", "config.json", "run.toml",
+                 "figures/success.png", "figures/transfer_ab.png", "samples/mlp__ab__smart.npz",
+                 "samples/stgcn__sa__smart.npz"):
+        assert (table_run / name).is_file(), name
+    assert (table_run / "figures/success.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    report = (table_run / "report.md").read_text()
+    assert "Table 1" in report and "AB3" in report and "n/a" in report and "Figure 3" in report
+    with np.load(table_run / "samples/mlp__ab__smart.npz") as z:
+        assert z["adversarial"].shape == z["original"].shape
+        assert z["adversarial"].dtype == np.float32 and z["original"].shape[1:] == (60, 25, 3)
+        assert {"labels", "predicted", "success", "metric_displacement_mean"} <= set(z.files)
+        # labels after the attack differ from those before exactly where AB succeeded
+        assert np.array_equal(z["predicted"] != z["labels"], z["success"])
+    assert res["config"]["seed"] == 0 and res["seed"] == 0
+    assert {"torch", "numpy", "smart-workbench"} <= set(res["versions"])
+    assert not list(table_run.rglob(".*.tmp"))
+
+
+def test_success_rates_agree_with_the_per_sample_records(table_run: Path) -> None:
+    res = json.loads((table_run / "results.json").read_text())
+    rows = _rows(table_run)
+    assert set(res["white_box"]) == {"mlp", "stgcn"}
+    for model, by in res["white_box"].items():
+        assert set(by) == {"ab", "ab3", "sa"}
+        for strategy, e in by.items():
+            mine = [r for r in rows if r["model"] == model and r["strategy"] == strategy]
+            assert e["attacked"] == len(mine) == res["clean"][model]["correct"]
+            if mine:
+                assert e["success_rate"] == pytest.approx(np.mean([int(r["success"]) for r in mine]))
+                assert 0.0 <= e["success_rate"] <= 1.0
+            assert e["succeeded"] == sum(int(r["success"]) for r in mine)
+    # SA targets are never the clean label
+    sa = [r for r in rows if r["strategy"] == "sa"]
+    assert sa and all(r["target"] != r["label"] for r in sa)
+
+
+def test_transfer_matrix_has_the_right_shape_with_na_on_the_diagonal(table_run: Path) -> None:
+    res = json.loads((table_run / "results.json").read_text())
+    tr = res["transfer"]
+    assert set(tr) == {"mlp", "stgcn"}
+    for s, row in tr.items():
+        assert set(row) == {"mlp", "stgcn"}
+        assert row[s] == "n/a"
+    cell = tr["mlp"]["stgcn"]
+    assert set(cell["strategies"]) == {"ab", "ab3", "sa"} and cell["strategy"] == "ab"
+    # the cell is computed from the motions that fooled the surrogate
+    with np.load(table_run / "samples/mlp__ab__smart.npz") as z:
+        fooled = z["success"]
+        assert cell["count"] == int(fooled.sum()) == res["white_box"]["mlp"]["ab"]["succeeded"]
+        assert list(z["transfer_targets"]) == ["stgcn"]
+        goal = z["transfer_goal"][0][fooled]
+    if cell["count"]:
+        assert cell["success_rate_all"] == pytest.approx(goal.mean())
+        assert 0 <= cell["clean_accuracy"] <= 1
+
+
+def test_resume_skips_finished_work(tmp_path: Path) -> None:
+    cfg = BatchConfig(dataset="demo", models=("mlp",), strategies=("ab",), iterations=6, limit=12,
+                      batch_size=4, threads=1, out=str(tmp_path / "r"))
+    seen = []
+
+    def stop_after_first_batch(p) -> None:
+        seen.append(p.done)
+        if p.done >= 4:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(cfg, progress=stop_after_first_batch)
+    assert not (tmp_path / "r/results.json").exists()  # nothing that looks complete
+    assert len(list((tmp_path / "r/work").rglob("batch_*.npz"))) == 1
+    first = run_batch(cfg)
+    assert (first.skipped_batches, first.computed_batches) == (1, 2)
+    again = run_batch(cfg)
+    assert again.already_finished and again.computed_batches == 0
+    assert again.results["white_box"] == first.results["white_box"]
+    # a lost batch file and results.json: only that batch is redone
+    (tmp_path / "r/results.json").unlink()
+    (tmp_path / "r/work/mlp__ab__smart/batch_00001.npz").unlink()
+    third = run_batch(cfg)
+    assert (third.skipped_batches, third.computed_batches) == (2, 1)
+    assert third.results["white_box"] == first.results["white_box"]
+    # another configuration may not reuse the folder
+    with pytest.raises(WorkbenchError, match="other settings"):
+        run_batch(cfg.replace(iterations=7))
+
+
+def test_two_process_gloo_run_equals_single_process(tmp_path: Path) -> None:
+    args = ["--dataset", "demo", "--surrogate", "mlp", "--targets", "stgcn", "--strategy", "ab", "sa",
+            "--iterations", "6", "--limit", "12", "--batch-size", "4", "--threads", "1", "--quiet"]
+    torchrun = Path(sys.executable).parent / "torchrun"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    for var in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
+        env.pop(var, None)
+    single = subprocess.run([sys.executable, "-m", "workbench.cli", *args, "--out", str(tmp_path / "one")],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert single.returncode == 0, single.stderr
+    two = subprocess.run([str(torchrun), "--standalone", "--nproc_per_node", "2", "-m", "workbench.cli",
+                          *args, "--out", str(tmp_path / "two")], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=180)
+    assert two.returncode == 0, two.stderr[-3000:]
+    a = json.loads((tmp_path / "one/results.json").read_text())
+    b = json.loads((tmp_path / "two/results.json").read_text())
+    assert b["world_size"] == 2 and a["world_size"] == 1
+    for key in ("white_box", "transfer", "clean", "correlations", "fingerprint"):
+        assert a[key] == b[key], key
+    for name in ("mlp__ab__smart.npz", "mlp__sa__smart.npz"):
+        with np.load(tmp_path / "one/samples" / name) as x, np.load(tmp_path / "two/samples" / name) as y:
+            assert x.files == y.files
+            for k in x.files:
+                assert np.array_equal(x[k], y[k]), (name, k)
+    assert (tmp_path / "one/samples.csv").read_text() == (tmp_path / "two/samples.csv").read_text()
+
+
+# -- bad input: a clear error before any work starts -------------------------------------------------
+
+def _tiny_checkpoint(path: Path, num_classes: int = 12, layout: str = "ntu25") -> Path:
+    from engine.models import create, save_checkpoint
+
+    net = create("mlp", layout, num_classes, hidden=(8,))
+    save_checkpoint(net, path, [f"c{i}" for i in range(num_classes)])
+    return path
+
+
+@pytest.mark.parametrize("case", ["missing", "layout", "classes", "sa_target", "top_n", "shipped_elsewhere"])
+def test_bad_input_fails_before_work_starts(tmp_path: Path, case: str) -> None:
+    out = tmp_path / "out"
+    base = dict(dataset="demo", models=("mlp",), iterations=2, limit=4, out=str(out))
+    if case == "missing":
+        cfg, err = BatchConfig(**{**base, "models": (str(tmp_path / "nope.pt"),)}), CheckpointError
+    elif case == "layout":
+        if "mlp" not in demo_models("hdm05-demo"):
+            pytest.skip("no shipped hdm05-demo checkpoint")
+        cfg, err = BatchConfig(**{**base, "models": (str(demo_checkpoint("hdm05-demo", "mlp")),)}), \
+            LayoutMismatchError
+    elif case == "classes":
+        cfg, err = BatchConfig(**{**base, "models": (str(_tiny_checkpoint(tmp_path / "five.pt", 5)),)}), \
+            CheckpointError
+    elif case == "sa_target":
+        cfg, err = BatchConfig(**{**base, "strategies": ("sa",), "sa_target": 12}), WorkbenchError
+    elif case == "top_n":
+        cfg, err = BatchConfig(**{**base, "strategies": ("ab12",)}), WorkbenchError
+    else:  # a shipped name only means something for the demos
+        ds = tmp_path / "data.npz"
+        from engine.datasets import save
+        from engine.demo import load_demo
+
+        save(load_demo("demo").subset(range(4)), ds)
+        cfg, err = BatchConfig(**{**base, "dataset": str(ds), "split": "all"}), CheckpointError
+    with pytest.raises(err) as info:
+        run_batch(cfg)
+    assert str(info.value)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(strategies=("abx",)), "unknown strategy"),
+    (dict(models=(), surrogates=(), targets=("stgcn",)), "no model|surrogate"),
+    (dict(targets=("stgcn",)), "surrogate"),
+    (dict(batch_size=0), "batch_size"),
+    (dict(split="train"), "split"),
+    (dict(w=2.0), "w must"),
+    (dict(perceptual="l3"), "perceptual"),
+])
+def test_bad_settings_are_refused_when_built(kwargs, match) -> None:
+    with pytest.raises(ValueError, match=match):
+        BatchConfig(**{"dataset": "demo", "models": ("mlp",), **kwargs})
+
+
+def test_cli_reports_bad_input_with_exit_code_2(tmp_path: Path, capsys) -> None:
+    rc = main(["--dataset", "demo", "--models", str(tmp_path / "missing.pt"), "--out", str(tmp_path / "o")])
+    assert rc == 2
+    assert "missing.pt" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+# -- config files, strategies, targets, figures -------------------------------------------------------
+
+def test_toml_config_round_trip_and_command_line_overrides(tmp_path: Path, capsys) -> None:
+    toml = tmp_path / "run.toml"
+    toml.write_text('dataset = "demo"\nmodels = ["mlp"]\nstrategy = ["ab", "abn"]\ntop-n = 2\n'
+                    f'iterations = 4\nlimit = 4\nthreads = 1\nout = "{tmp_path / "x"}"\n')
+    out = tmp_path / "y"
+    assert main(["--config", str(toml), "--out", str(out), "--seed", "3"]) == 0
+    err = capsys.readouterr().err
+    assert "motions" in err and "ETA" in err  # the progress bar
+    res = json.loads((out / "results.json").read_text())
+    assert res["config"]["out"] == str(out) and res["seed"] == 3 and res["config"]["top_n"] == 2
+    assert set(res["white_box"]["mlp"]) == {"ab", "ab2"}
+    again = BatchConfig.from_mapping(read_toml(out / "run.toml"))
+    assert again == BatchConfig.from_mapping(res["config"])
+    cfg = BatchConfig(dataset="x.npz", models=("a.pt", "b.pt"), transfer=True, betas=(1, 0.5), sa_target=3)
+    assert BatchConfig.from_mapping(read_toml_text(tmp_path, to_toml(cfg))) == cfg
+    with pytest.raises(WorkbenchError, match="unknown option"):
+        BatchConfig.from_mapping({"datset": "demo"})
+
+
+def read_toml_text(tmp_path: Path, text: str) -> dict:
+    p = tmp_path / "t.toml"
+    p.write_text(text)
+    return read_toml(p)
+
+
+def test_strategy_names() -> None:
+    assert parse_strategy("ab").kind == "ab"
+    assert (parse_strategy("abn", 5).name, parse_strategy("abn", 5).top_n) == ("ab5", 5)
+    assert (parse_strategy("AB3").kind, parse_strategy("ab3").top_n) == ("abn", 3)
+    assert parse_strategy("sa").kind == "sa"
+    with pytest.raises(ValueError):
+        parse_strategy("xy")
+
+
+def test_sa_targets_are_seeded_per_motion_and_never_the_label() -> None:
+    idx = np.arange(200)
+    labels = idx % 12
+    t = sa_targets(idx, labels, 12, seed=5)
+    assert np.all(t != labels) and np.all((t >= 0) & (t < 12))
+    assert np.array_equal(t[50:60], sa_targets(idx[50:60], labels[50:60], 12, seed=5))  # batch-independent
+    assert not np.array_equal(t, sa_targets(idx, labels, 12, seed=6))
+    assert len(np.unique(t)) == 12
+
+
+def test_png_encoder_writes_a_valid_image() -> None:
+    img = heatmap(np.array([[0.0, 0.5], [np.nan, 1.0]]), 0, 1, cell=20, diverging=False, values=True,
+                  title="T", row_labels=["a", "b"], col_labels=["c", "d"])
+    data = encode_png(img)
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    w, h = struct.unpack(">II", data[16:24])
+    assert (h, w) == img.shape[:2]
+    n = struct.unpack(">I", data[33:37])[0]
+    assert data[37:41] == b"IDAT"
+    raw = zlib.decompress(data[41:41 + n])
+    assert len(raw) == h * (1 + 3 * w)
+    back = np.frombuffer(raw, np.uint8).reshape(h, 1 + 3 * w)[:, 1:].reshape(h, w, 3)
+    assert np.array_equal(back, img)
+
+
+def test_engine_batch_imports_no_qt() -> None:
+    code = ("import sys, engine.batch, workbench.cli; "
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'pyqtgraph', 'OpenGL')]; "
+            "print(bad); sys.exit(1 if bad else 0)")
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_output_files_are_written_atomically(tmp_path: Path, monkeypatch) -> None:
+    from engine.batch import files
+
+    def boom(f) -> None:
+        f.write(b"partial")
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(WorkbenchError, match="disk full"):
+        files.atomic_write(tmp_path / "results.json", boom)
+    assert not (tmp_path / "results.json").exists()
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.fixture(autouse=True)
+def _restore_threads():
+    n = torch.get_num_threads()
+    yield
+    torch.set_num_threads(n)
+
+
+def test_shared_copy_is_not_needed(tmp_path: Path) -> None:
+    """A run folder can be moved: results.json names files relative to it."""
+    src = tmp_path / "a"
+    run_batch(BatchConfig(dataset="demo", models=("mlp",), iterations=2, limit=4, threads=1, out=str(src)))
+    res = json.loads((src / "results.json").read_text())
+    shutil.move(src, tmp_path / "b")
+    assert all((tmp_path / "b" / f).is_file() for f in res["files"])
