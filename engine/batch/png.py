@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["FONT", "colormap", "encode_png", "heatmap", "hstack", "text_image", "write_png"]
+__all__ = ["FONT", "colormap", "encode_png", "heatmap", "hstack", "text_image", "text_mask", "write_png"]
 
 # 3x5 glyphs, rows top to bottom, 3 bits each (MSB = left column)
 _GLYPHS = {
@@ -83,17 +83,30 @@ def colormap(values: np.ndarray, vmin: float, vmax: float, diverging: bool = Tru
     return rgb.round().astype(np.uint8)
 
 
-def text_image(text: str, scale: int = 2, color: Sequence[int] = (0, 0, 0)) -> np.ndarray:
-    """``text`` (upper-cased; unknown characters as '?') drawn on white, ``(5*scale, ...)``."""
+def text_mask(text: str, scale: int = 2) -> np.ndarray:
+    """``text`` (upper-cased; unknown characters as '?') as a boolean mask ``(5*scale, ...)``."""
     text = text.upper()
-    h, w = 5 * scale, max(1, (4 * len(text) - 1) * scale)
-    img = np.full((h, w, 3), 255, dtype=np.uint8)
+    mask = np.zeros((5 * scale, max(1, (4 * len(text) - 1) * scale)), dtype=bool)
     for i, ch in enumerate(text):
-        g = FONT.get(ch, FONT["?"])
-        big = np.kron(g, np.ones((scale, scale), dtype=bool))
-        x0 = 4 * i * scale
-        img[:, x0:x0 + 3 * scale][big] = color
+        g = np.kron(FONT.get(ch, FONT["?"]), np.ones((scale, scale), dtype=bool))
+        mask[:, 4 * i * scale:4 * i * scale + 3 * scale] = g
+    return mask
+
+
+def text_image(text: str, scale: int = 2, color: Sequence[int] = (0, 0, 0)) -> np.ndarray:
+    """``text`` drawn in ``color`` on white."""
+    mask = text_mask(text, scale)
+    img = np.full((*mask.shape, 3), 255, dtype=np.uint8)
+    img[mask] = color
     return img
+
+
+def _stamp(canvas: np.ndarray, mask: np.ndarray, y: int, x: int, color: Sequence[int]) -> None:
+    """Draw ``mask`` in ``color`` at (y, x), clipped to the canvas; other pixels stay as they are."""
+    h = min(mask.shape[0], canvas.shape[0] - y)
+    w = min(mask.shape[1], canvas.shape[1] - x)
+    if h > 0 and w > 0 and y >= 0 and x >= 0:
+        canvas[y:y + h, x:x + w][mask[:h, :w]] = color
 
 
 def _paste(canvas: np.ndarray, img: np.ndarray, y: int, x: int) -> None:
@@ -133,13 +146,15 @@ def heatmap(matrix: np.ndarray, vmin: float = -1.0, vmax: float = 1.0, cell: int
             _paste(canvas, img, top - img.shape[0] - 3, lab_w + j * cell + (cell - 5 * s) // 2)
     if values:
         pct = vmin >= 0 and vmax <= 1
+        rgb = colormap(m, vmin, vmax, diverging).astype(float)
         for i in range(r):
             for j in range(c):
                 v = m[i, j]
                 t = "N/A" if not np.isfinite(v) else (f"{100 * v:.0f}" if pct else f"{v:.2g}")
-                img = text_image(t, 1 if cell < 30 else 2)
-                _paste(canvas, img, top + i * cell + (cell - img.shape[0]) // 2,
-                       lab_w + j * cell + (cell - img.shape[1]) // 2)
+                mask = text_mask(t, 1 if cell < 30 else 2)
+                dark = rgb[i, j] @ (0.299, 0.587, 0.114) < 128
+                _stamp(canvas, mask, top + i * cell + (cell - mask.shape[0]) // 2,
+                       lab_w + j * cell + (cell - mask.shape[1]) // 2, (255, 255, 255) if dark else (0, 0, 0))
     # colour bar
     bx, bh = lab_w + c * cell + 8, r * cell
     grad = colormap(np.linspace(vmax, vmin, bh)[:, None].repeat(cell // 2 + 4, 1), vmin, vmax, diverging)
