@@ -163,12 +163,9 @@ class MainWindow(QtWidgets.QMainWindow):
         frow.addWidget(self.filter_edit, 1)
         frow.addWidget(self.correct_only)
         dl.addLayout(frow)
-        self.motion_model = QtGui.QStandardItemModel(0, 4, self)
-        self.motion_model.setHorizontalHeaderLabels(["#", "Class", "Subject", "Model"])
+        self.motion_model = _MotionTableModel(self)
         self.motion_proxy = _MotionFilter(self)
         self.motion_proxy.setSourceModel(self.motion_model)
-        self.motion_proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        self.motion_proxy.setFilterKeyColumn(-1)
         self.motion_table = QtWidgets.QTableView()
         self.motion_table.setModel(self.motion_proxy)
         self.motion_table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
@@ -401,7 +398,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _connect(self) -> None:
         self.playback.frame_changed.connect(self.view.set_frame)
         self.motion_table.selectionModel().currentRowChanged.connect(self._on_motion_row)
-        self.filter_edit.textChanged.connect(self.motion_proxy.setFilterFixedString)
+        self.filter_edit.textChanged.connect(self.motion_proxy.set_text)
         self.correct_only.toggled.connect(self.motion_proxy.set_correct_only)
         self.model_combo.activated.connect(self._on_model_combo)
         self.model_open_button.clicked.connect(self.open_checkpoint_dialog)
@@ -640,44 +637,19 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _fill_motion_table(self) -> None:
         ds = self.dataset
-        m = self.motion_model
-        m.removeRows(0, m.rowCount())
         subjects = getattr(ds, "subjects", None)
-        rows = []
-        for i in range(len(ds)):
-            label = int(ds.labels[i])
-            it_idx = QtGui.QStandardItem()
-            it_idx.setData(i, Qt.ItemDataRole.DisplayRole)
-            it_cls = QtGui.QStandardItem(f"{ds.class_names[label]}")
-            subj = subjects[i] if subjects is not None and subjects[i] is not None else ""
-            it_sub = QtGui.QStandardItem(str(subj))
-            it_model = QtGui.QStandardItem("…")
-            it_model.setData(None, _MotionFilter.CORRECT_ROLE)
-            rows.append([it_idx, it_cls, it_sub, it_model])
-        self.motion_table.setUpdatesEnabled(False)
-        for r in rows:
-            m.appendRow(r)
-        self.motion_table.setUpdatesEnabled(True)
+        subj = ["" if subjects is None or subjects[i] is None else str(subjects[i]) for i in range(len(ds))]
+        self.motion_model.set_motions(np.asarray(ds.labels), list(ds.class_names), subj)
 
     def _update_motion_table_predictions(self) -> None:
         ds, probs = self.dataset, self.probabilities
         if ds is None:
             return
         names = self.model.class_names if self.model is not None else list(ds.class_names)
-        green, red = QtGui.QBrush(QtGui.QColor(90, 200, 110)), QtGui.QBrush(QtGui.QColor(235, 90, 90))
-        for i in range(len(ds)):
-            item = self.motion_model.item(i, 3)
-            if probs is None or not np.isfinite(probs[i]).all():
-                item.setText("…")
-                item.setData(None, _MotionFilter.CORRECT_ROLE)
-                item.setForeground(QtGui.QBrush())
-                continue
-            pred = int(np.argmax(probs[i]))
-            ok = pred == int(ds.labels[i])
-            item.setText("✓" if ok else f"✗ {names[pred]}")
-            item.setToolTip(f"predicted {names[pred]} ({probs[i, pred]:.0%})")
-            item.setForeground(green if ok else red)
-            item.setData(ok, _MotionFilter.CORRECT_ROLE)
+        if probs is None:
+            self.motion_model.set_predictions(None, names)
+        else:
+            self.motion_model.set_predictions(probs, names)
         self.motion_proxy.invalidate()
 
     # ========================================================================================= models
@@ -814,8 +786,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _on_motion_row(self, current: QtCore.QModelIndex, _previous) -> None:
         if not current.isValid():
             return
-        src = self.motion_proxy.mapToSource(current)
-        i = int(self.motion_model.item(src.row(), 0).data(Qt.ItemDataRole.DisplayRole))
+        i = int(self.motion_proxy.mapToSource(current).row())
         if i != self.current_index:
             self._show_motion(i)
 
@@ -986,7 +957,9 @@ class MainWindow(QtWidgets.QMainWindow):
 
     @Slot(object)
     def _on_step(self, report: StepReport) -> None:
-        if self.sender() is not self._attack_worker or self._attack_motion != self.motion_key():
+        # One attack runs at a time and its signals arrive in order, so anything that arrives while a
+        # worker is registered is that worker's (sender() is None once the finished worker is deleted).
+        if self._attack_worker is None or self._attack_motion != self.motion_key():
             return
         it = int(report.iteration)
         self.panel.set_progress(it, report.total_iterations)
@@ -1014,7 +987,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     @Slot(object)
     def _on_attack_finished(self, result) -> None:
-        if self.sender() is not self._attack_worker:
+        if self._attack_worker is None:
             return
         motion_key, params = self._attack_motion, self._attack_params
         self._attack_done()
@@ -1047,7 +1020,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     @Slot(str)
     def _on_attack_failed(self, text: str) -> None:
-        if self.sender() is not self._attack_worker:
+        if self._attack_worker is None:
             return
         self._attack_done()
         self._restart_pending = False
@@ -1389,25 +1362,113 @@ class MainWindow(QtWidgets.QMainWindow):
         super().closeEvent(ev)
 
 
-class _MotionFilter(QtCore.QSortFilterProxyModel):
-    """Text filter over all columns plus "attack candidates only" (the model's ✓)."""
+class _MotionTableModel(QtCore.QAbstractTableModel):
+    """Motions as rows (#, class, subject, the model's verdict), read from arrays: setting the model's
+    predictions for thousands of motions is one ``dataChanged``, not thousands of item edits."""
 
+    HEADERS = ("#", "Class", "Subject", "Model")
     CORRECT_ROLE = Qt.ItemDataRole.UserRole + 1
 
     def __init__(self, parent=None):
         super().__init__(parent)
+        self.labels = np.zeros(0, dtype=np.int64)
+        self.class_names: list[str] = []
+        self.subjects: list[str] = []
+        self.pred: np.ndarray | None = None
+        self.conf: np.ndarray | None = None
+        self.pred_names: list[str] = []
+        self._green = QtGui.QBrush(QtGui.QColor(90, 200, 110))
+        self._red = QtGui.QBrush(QtGui.QColor(235, 90, 90))
+
+    def set_motions(self, labels: np.ndarray, class_names: list[str], subjects: list[str]) -> None:
+        self.beginResetModel()
+        self.labels = np.asarray(labels, dtype=np.int64)
+        self.class_names = list(class_names)
+        self.subjects = list(subjects)
+        self.pred = self.conf = None
+        self.endResetModel()
+
+    def set_predictions(self, probs: np.ndarray | None, names: list[str]) -> None:
+        if probs is None:
+            self.pred = self.conf = None
+        else:
+            finite = np.isfinite(probs).all(axis=1)
+            self.pred = np.where(finite, np.argmax(np.nan_to_num(probs, nan=-1.0), axis=1), -1)
+            self.conf = np.nan_to_num(probs.max(axis=1, initial=0.0), nan=0.0)
+        self.pred_names = list(names)
+        n = len(self.labels)
+        if n:
+            self.dataChanged.emit(self.index(0, 3), self.index(n - 1, 3))
+
+    def correct(self, row: int) -> bool | None:
+        if self.pred is None or self.pred[row] < 0:
+            return None
+        return bool(self.pred[row] == self.labels[row])
+
+    def rowCount(self, parent=QtCore.QModelIndex()) -> int:  # noqa: B008,N802 - Qt API
+        return 0 if parent.isValid() else len(self.labels)
+
+    def columnCount(self, parent=QtCore.QModelIndex()) -> int:  # noqa: B008,N802 - Qt API
+        return 0 if parent.isValid() else 4
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802 - Qt API
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return self.HEADERS[section]
+        return None
+
+    def text(self, row: int, col: int) -> str:
+        if col == 0:
+            return str(row)
+        if col == 1:
+            return self.class_names[int(self.labels[row])]
+        if col == 2:
+            return self.subjects[row] if row < len(self.subjects) else ""
+        ok = self.correct(row)
+        if ok is None:
+            return "…"
+        return "✓" if ok else f"✗ {self.pred_names[int(self.pred[row])]}"
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        row, col = index.row(), index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return row if col == 0 else self.text(row, col)
+        if col == 3:
+            ok = self.correct(row)
+            if role == Qt.ItemDataRole.ForegroundRole and ok is not None:
+                return self._green if ok else self._red
+            if role == Qt.ItemDataRole.ToolTipRole and ok is not None:
+                p = int(self.pred[row])
+                return f"predicted {self.pred_names[p]} ({self.conf[row]:.0%})"
+            if role == self.CORRECT_ROLE:
+                return ok
+        return None
+
+
+class _MotionFilter(QtCore.QSortFilterProxyModel):
+    """Case-insensitive text filter over #, class and subject, plus "attack candidates only"."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
         self._correct_only = False
+        self._text = ""
 
     def set_correct_only(self, on: bool) -> None:
         self._correct_only = bool(on)
         self.invalidate()
 
+    def set_text(self, text: str) -> None:
+        self._text = text.strip().lower()
+        self.invalidate()
+
     def filterAcceptsRow(self, row: int, parent) -> bool:  # noqa: N802 - Qt naming
-        if self._correct_only:
-            ok = self.sourceModel().index(row, 3, parent).data(self.CORRECT_ROLE)
-            if ok is not True:
-                return False
-        return super().filterAcceptsRow(row, parent)
+        m: _MotionTableModel = self.sourceModel()
+        if self._correct_only and m.correct(row) is not True:
+            return False
+        if not self._text:
+            return True
+        return any(self._text in m.text(row, c).lower() for c in (0, 1, 2, 3))
 
 
 class _Relay(QtCore.QObject):

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from engine.attack import AttackConfig, SmartAttack, StepReport
 
@@ -160,7 +160,8 @@ def start_in_thread(worker: QObject, done_signals, parent: QObject | None = None
     worker.moveToThread(thread)
     thread.started.connect(worker.run)
     for sig in done_signals:
-        sig.connect(thread.quit)
+        # direct: QThread.quit is thread-safe, and a queued quit would wait for the GUI thread's loop
+        sig.connect(thread.quit, Qt.ConnectionType.DirectConnection)
     thread.finished.connect(worker.deleteLater)
     thread.finished.connect(thread.deleteLater)
     thread.start()

@@ -1,0 +1,104 @@
+"""Fixtures of the workbench tests: ``make_main_window`` (a factory that closes its windows and fails on
+leaked visible top-level widgets), settings under ``tmp_path``, QMessageBox recorded instead of shown.
+
+Run under Xvfb (pytest-xvfb starts it); ``QT_QPA_PLATFORM=offscreen`` has no OpenGL.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
+
+import PySide6  # noqa: E402,F401  (before pyqtgraph)
+import pytest  # noqa: E402
+from PySide6 import QtCore, QtWidgets  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
+
+# Before the QApplication exists (pytest-qt makes it in the first test): the main view and the hidden
+# export view must share GL objects.
+if QtWidgets.QApplication.instance() is None:
+    QtCore.QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
+
+_GL_STATE: dict[str, str | None] = {}
+
+
+def _gl_unavailable_reason() -> str | None:
+    if "reason" not in _GL_STATE:
+        from PySide6.QtGui import QOffscreenSurface, QOpenGLContext
+
+        ctx = QOpenGLContext()
+        surface = QOffscreenSurface()
+        surface.create()
+        reason = None
+        if not ctx.create():
+            reason = "cannot create an OpenGL context (QT_QPA_PLATFORM=offscreen has none; run under Xvfb)"
+        elif not ctx.makeCurrent(surface):
+            reason = "cannot make an OpenGL context current"
+        else:
+            ctx.doneCurrent()
+        surface.destroy()
+        _GL_STATE["reason"] = reason
+    return _GL_STATE["reason"]
+
+
+@pytest.fixture(autouse=True)
+def _skip_without_gl(request, qapp):
+    """The main window always holds a GL view: every workbench test needs a context (Xvfb + GLX)."""
+    reason = _gl_unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+
+
+@pytest.fixture
+def message_boxes(monkeypatch):
+    """QMessageBox.critical/warning/information/question record ``(kind, title, text)`` instead of
+    blocking; question answers Yes."""
+    calls: list[tuple[str, str, str]] = []
+
+    def record(kind, answer=QtWidgets.QMessageBox.StandardButton.Ok):
+        def fn(parent, title, text, *args, **kwargs):
+            calls.append((kind, title, text))
+            return answer
+        return staticmethod(fn)
+
+    for kind in ("critical", "warning", "information"):
+        monkeypatch.setattr(QtWidgets.QMessageBox, kind, record(kind))
+    monkeypatch.setattr(QtWidgets.QMessageBox, "question",
+                        record("question", QtWidgets.QMessageBox.StandardButton.Yes))
+    return calls
+
+
+@pytest.fixture
+def make_main_window(qtbot, tmp_path, message_boxes):
+    """``make_main_window(start_demo="demo", wait=True)`` -> a shown MainWindow with settings in
+    ``tmp_path``; waits for the demo and its model unless ``wait`` is False. Closes every window it made
+    (stopping workers) and fails if a visible top-level widget is left behind."""
+    from workbench.main_window import MainWindow
+    from workbench.settings import Settings
+
+    before = {id(w) for w in QtWidgets.QApplication.topLevelWidgets()}
+    windows: list[MainWindow] = []
+
+    def factory(start_demo: str | None = "demo", wait: bool = True, settings_name: str = "settings.ini"):
+        settings = Settings.load(tmp_path / settings_name)
+        win = MainWindow(settings, start_demo=start_demo)
+        qtbot.addWidget(win)
+        windows.append(win)
+        win.resize(1280, 800)
+        if wait and start_demo is not None:
+            with qtbot.waitSignal(win.ready, timeout=60_000):
+                win.show()
+        else:
+            win.show()
+        qtbot.waitExposed(win)
+        return win
+
+    yield factory
+    for w in windows:
+        w.shutdown(timeout_ms=20_000)
+        w.close()
+    QtWidgets.QApplication.processEvents()
+    leaked = [w for w in QtWidgets.QApplication.topLevelWidgets()
+              if id(w) not in before and w.isVisible() and not isinstance(w, QtWidgets.QMainWindow)]
+    assert not leaked, f"leaked top-level widgets: {leaked}"
