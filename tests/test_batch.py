@@ -172,12 +172,17 @@ def _tiny_checkpoint(path: Path, num_classes: int = 12, layout: str = "ntu25") -
     return path
 
 
-@pytest.mark.parametrize("case", ["missing", "layout", "classes", "sa_target", "top_n", "shipped_elsewhere"])
+@pytest.mark.parametrize("case", ["missing", "garbage", "layout", "classes", "sa_target", "top_n",
+                                  "shipped_elsewhere"])
 def test_bad_input_fails_before_work_starts(tmp_path: Path, case: str) -> None:
     out = tmp_path / "out"
     base = dict(dataset="demo", models=("mlp",), iterations=2, limit=4, out=str(out))
     if case == "missing":
         cfg, err = BatchConfig(**{**base, "models": (str(tmp_path / "nope.pt"),)}), CheckpointError
+    elif case == "garbage":
+        bad = tmp_path / "garbage.pt"
+        bad.write_bytes(b"not a checkpoint" * 10)
+        cfg, err = BatchConfig(**{**base, "models": (str(bad),)}), CheckpointError
     elif case == "layout":
         if "mlp" not in demo_models("hdm05-demo"):
             pytest.skip("no shipped hdm05-demo checkpoint")
@@ -222,6 +227,32 @@ def test_cli_reports_bad_input_with_exit_code_2(tmp_path: Path, capsys) -> None:
     assert rc == 2
     assert "missing.pt" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_cli_interrupt_says_how_to_resume(tmp_path: Path, capsys, monkeypatch) -> None:
+    import engine.batch
+
+    def interrupted(config, progress=None):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(engine.batch, "run_batch", interrupted)
+    assert main(["--dataset", "demo", "--models", "mlp", "--out", str(tmp_path / "o")]) == 130
+    assert "resume" in capsys.readouterr().err
+
+
+def test_compare_matches_iaa_success_and_reports_every_variant(tmp_path: Path) -> None:
+    out = tmp_path / "cmp"
+    summary = run_batch(BatchConfig(dataset="demo", models=("mlp",), iterations=6, limit=8, threads=1,
+                                    compare=True, iaa_bisections=2, out=str(out)))
+    cmp_ = summary.results["compare"]["mlp"]
+    assert cmp_["strategy"] == "ab"
+    assert set(cmp_["variants"]) == {"smart", "l2", "l2_acc", "l2_bone", "iaa"}
+    iaa = cmp_["variants"]["iaa"]
+    assert iaa["epsilon"] > 0 and iaa["calibration"]["trace"]
+    assert iaa["calibration"]["smart_success_rate"] == pytest.approx(summary.results["white_box"]["mlp"]["ab"]
+                                                                     ["success_rate"])
+    assert (out / "samples/mlp__ab__iaa.npz").is_file()
+    assert "IAA" in (out / "report.md").read_text()
 
 
 # -- config files, strategies, targets, figures -------------------------------------------------------
