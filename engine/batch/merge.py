@@ -14,7 +14,7 @@ from .files import write_csv, write_json, write_npz
 from .report import write_report
 
 if TYPE_CHECKING:
-    from .runner import _Runner
+    from .runner import _Job, _Runner
 
 __all__ = ["merge_outputs"]
 
@@ -62,15 +62,18 @@ def _transfer_cell(r: _Runner, data: dict[str, np.ndarray], target: str) -> dict
 
 def merge_outputs(r: _Runner) -> dict[str, Any]:
     ds, cfg, out = r.ds, r.cfg, r.out
-    merged: dict[str, dict[str, np.ndarray]] = {job.key: r.merged(job) for job in r.jobs}
+    # one job at a time: its adversarial motions are dropped once written (NTU-size runs)
+    merged: dict[str, dict[str, np.ndarray]] = {}
     files: list[str] = []
+    correlations: dict[str, dict[str, Any]] = {}
+    corr_arrays: dict[tuple[str, str], dict[str, np.ndarray]] = {}
     # -- per-job sample files and the CSV ---------------------------------------------------------
     header = ["model", "strategy", "variant", "dataset_index", "source", "subject", "label", "label_name",
               "target", "predicted", "predicted_name", "success", "iterations", "flip_iteration",
               "confidence", *METRIC_KEYS, "transfer"]
     rows: list[list[Any]] = []
     for job in r.jobs:
-        data = merged[job.key]
+        data = r.merged(job)
         name = f"samples/{job.dirname}.npz"
         if data:
             idx = data["dataset_index"]
@@ -96,6 +99,11 @@ def merge_outputs(r: _Runner) -> dict[str, Any]:
                              int(data["iterations"][i]), int(data["flip_iteration"][i]),
                              float(data["confidence"][i]),
                              *[float(data[f"metric_{k}"][i]) for k in METRIC_KEYS], tr])
+        if job.main:
+            correlations.setdefault(job.model, {})[job.strategy.name] = _correlations(r, job, data, files,
+                                                                                      corr_arrays)
+        data.pop("adversarial", None)
+        merged[job.key] = data
     write_csv(out / "samples.csv", header, rows)
     files.append("samples.csv")
     # clean predictions of every model on the selection
@@ -139,29 +147,6 @@ def merge_outputs(r: _Runner) -> dict[str, Any]:
                     calibration={"motions": cal["calibration_motions"], "trace": cal["trace"],
                                  "smart_success_rate": cal["smart_success_rate"]})
             compare[key] = {"strategy": st.name, "variants": variants}
-    # -- Figure 3: correlations over the successful adversarial motions ---------------------------
-    correlations: dict[str, dict[str, Any]] = {}
-    corr_arrays: dict[tuple[str, str], dict[str, np.ndarray]] = {}
-    for job in r.jobs:
-        if not job.main:
-            continue
-        data = merged[job.key]
-        entry: dict[str, Any] = {"motions": 0, "file": None}
-        if data and int(data["success"].sum()) >= 2:
-            s = data["success"]
-            orig = ds.motions[data["dataset_index"][s]]
-            mats = M.correlation_matrices(orig, data["adversarial"][s], ds.fps)
-            name = f"correlations/{job.dirname}.npz"
-            write_npz(out / name, **mats)
-            files.append(name)
-            corr_arrays[(job.model, job.strategy.name)] = mats
-            off = ~np.eye(mats["speed"].shape[0], dtype=bool)
-            entry = {"motions": int(s.sum()), "file": name}
-            for k in ("speed", "acceleration"):
-                entry[f"{k}_diagonal_mean"] = float(np.diag(mats[k]).mean())
-                entry[f"{k}_offdiagonal_mean"] = float(mats[k][off].mean())
-            entry["displacement_offdiagonal_mean"] = float(mats["displacement"][off].mean())
-        correlations.setdefault(job.model, {})[job.strategy.name] = entry
     results: dict[str, Any] = {
         "format": "smart-workbench/results-1",
         "fingerprint": r.fingerprint,
@@ -193,6 +178,28 @@ def _versions_of(r: _Runner) -> dict[str, str]:
     from .runner import _versions
 
     return _versions()
+
+
+def _correlations(r: _Runner, job: _Job, data: dict[str, np.ndarray], files: list[str],
+                  corr_arrays: dict[tuple[str, str], dict[str, np.ndarray]]) -> dict[str, Any]:
+    """Figure 3: correlations over the successful adversarial motions of one job."""
+    ds, out = r.ds, r.out
+    entry: dict[str, Any] = {"motions": 0, "file": None}
+    if data and int(data["success"].sum()) >= 2:
+        s = data["success"]
+        orig = ds.motions[data["dataset_index"][s]]
+        mats = M.correlation_matrices(orig, data["adversarial"][s], ds.fps)
+        name = f"correlations/{job.dirname}.npz"
+        write_npz(out / name, **mats)
+        files.append(name)
+        corr_arrays[(job.model, job.strategy.name)] = mats
+        off = ~np.eye(mats["speed"].shape[0], dtype=bool)
+        entry = {"motions": int(s.sum()), "file": name}
+        for k in ("speed", "acceleration"):
+            entry[f"{k}_diagonal_mean"] = float(np.diag(mats[k]).mean())
+            entry[f"{k}_offdiagonal_mean"] = float(mats[k][off].mean())
+        entry["displacement_offdiagonal_mean"] = float(mats["displacement"][off].mean())
+    return entry
 
 
 def _warnings(r: _Runner, merged: dict[str, dict[str, np.ndarray]]) -> list[str]:
