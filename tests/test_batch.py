@@ -351,3 +351,20 @@ def test_shared_copy_is_not_needed(tmp_path: Path) -> None:
     res = json.loads((src / "results.json").read_text())
     shutil.move(src, tmp_path / "b")
     assert all((tmp_path / "b" / f).is_file() for f in res["files"])
+
+
+def test_dataset_file_and_checkpoint_paths(tmp_path: Path) -> None:
+    from engine.datasets import save
+    from engine.demo import load_demo
+
+    ds = load_demo("demo")
+    subj = np.array(ds.subjects)
+    keep = np.sort(np.concatenate([np.flatnonzero(subj == "s07")[:8], np.flatnonzero(subj == "s08")[:6]]))
+    save(ds.subset(keep), tmp_path / "data.npz")
+    ckpt = shutil.copy(demo_checkpoint("demo", "mlp"), tmp_path / "my_mlp.pt")
+    summary = run_batch(BatchConfig(dataset=str(tmp_path / "data.npz"), models=(str(ckpt),), iterations=2,
+                                    val_subjects=("s08",), threads=1, out=str(tmp_path / "o")))
+    res = summary.results
+    assert "s08" in res["dataset"]["split"] and res["dataset"]["selected"] == 6
+    assert list(res["white_box"]) == ["my_mlp"]
+    assert res["models"]["my_mlp"]["path"] == str(ckpt)

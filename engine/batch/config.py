@@ -74,7 +74,8 @@ class BatchConfig:
     device: ``'cpu'``, ``'cuda'`` (under torchrun: ``cuda:LOCAL_RANK``), ``'cuda:1'``, ``'auto'``.
     batch_size: motions attacked at once; limit: at most this many motions of the split (a seeded
         random choice, kept in dataset order); split: ``'val'`` (the demo's held-out subjects, or
-        ``val_subjects``) or ``'all'``; ``None`` = ``'val'`` for the demos, ``'all'`` otherwise.
+        ``val_subjects``) or ``'all'``; ``None`` = ``'val'`` for the demos or when ``val_subjects``
+        is given, ``'all'`` otherwise.
     compare: also attack with the l2 / l2_acc / l2_bone losses and the IAA-style baseline (its ε
         bisected until its success rate matches SMART's) for ``compare_strategy`` (default: the first).
     threads: torch CPU threads (None: torch's default). out: the output folder.

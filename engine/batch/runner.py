@@ -141,7 +141,7 @@ def _load_dataset(spec: str):
 
 
 def _select(ds, demo: str | None, cfg: BatchConfig) -> tuple[np.ndarray, str]:
-    split = cfg.split or ("val" if demo else "all")
+    split = cfg.split or ("val" if demo or cfg.val_subjects else "all")
     idx = np.arange(len(ds))
     desc = "all motions"
     if split == "val":
