@@ -160,6 +160,14 @@ def test_two_process_gloo_run_equals_single_process(tmp_path: Path) -> None:
             for k in x.files:
                 assert np.array_equal(x[k], y[k]), (name, k)
     assert (tmp_path / "one/samples.csv").read_text() == (tmp_path / "two/samples.csv").read_text()
+    # a sharded run resumes with any number of ranks: finish the two-rank run in this process
+    (tmp_path / "two/results.json").unlink()
+    (tmp_path / "two/work/mlp__sa__smart/batch_00001.npz").unlink()
+    assert main([*args, "--out", str(tmp_path / "two")]) == 0
+    c = json.loads((tmp_path / "two/results.json").read_text())
+    assert c["world_size"] == 1
+    for key in ("white_box", "transfer", "clean", "correlations", "fingerprint"):
+        assert a[key] == c[key], key
 
 
 # -- bad input: a clear error before any work starts -------------------------------------------------

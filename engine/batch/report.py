@@ -143,10 +143,11 @@ def write_report(out: Path, results: dict[str, Any], corr: dict[tuple[str, str],
     lines += ["## Vulnerability analysis (§4.6, Figure 3)", "",
               "Pearson correlations across the successful adversarial motions between the mean "
               "displacement of joint i (rows) and, for joint j (columns): its mean displacement (left), the "
-              "original motion's mean speed (middle) and mean acceleration (right). Blue −1, grey 0, "
-              "red +1.", ""]
+              "original motion's mean speed (middle) and mean acceleration (right); joints numbered from 0 "
+              "in the layout's order. Blue −1, grey 0, red +1.", ""]
     for (m, s), mats in corr.items():
-        panels = [heatmap(mats[k], -1, 1, cell=10, title=t)
+        joints = [str(i) for i in range(mats["speed"].shape[0])]
+        panels = [heatmap(mats[k], -1, 1, cell=12, title=t, row_labels=joints, col_labels=joints)
                   for k, t in (("displacement", "DISP-DISP"), ("speed", "DISP-SPEED"),
                                ("acceleration", "DISP-ACC"))]
         name = f"figures/correlations_{m}_{s}.png"
