@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -72,6 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--models", nargs="+", default=None)
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--in-process", action="store_true",
+                    help="time every model in this process (default: one child process per model and "
+                         "batch, so that a model killed for memory does not end the run)")
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -97,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
         frames = int(getattr(model, "frames", args.frames))
         row = f"{name:8s} {n_params:11,d} {'-' if pub is None else format(pub, ','):>11s}"
         for b in args.batch:
+            if not args.in_process:
+                row += " " + _child(name, b, args)
+                continue
             x = torch.randn(b, frames, 25, 3, device=device) * 0.3
             x[..., 2] += 3.0
             try:
@@ -105,6 +112,20 @@ def main(argv: list[str] | None = None) -> int:
                 row += f" {'error: ' + type(exc).__name__:>14s}"
         print(row, flush=True)
     return 0
+
+
+def _child(name: str, batch: int, args: argparse.Namespace) -> str:
+    """Time one model at one batch size in a child process; its cell of the table."""
+    cmd = [sys.executable, __file__, "--in-process", "--models", name, "--batch", str(batch),
+           "--frames", str(args.frames), "--repeats", str(args.repeats), "--warmup", str(args.warmup),
+           "--device", args.device] + (["--threads", str(args.threads)] if args.threads else [])
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(f"{name} ")]
+    if proc.returncode == 0 and lines and lines[-1].endswith(" ms"):
+        return f"{float(lines[-1].split()[-2]):11.1f} ms"
+    if proc.returncode < 0 or proc.returncode == 137:
+        return f"{'killed (OOM?)':>14s}"
+    return f"{'error':>14s}"
 
 
 if __name__ == "__main__":
