@@ -31,10 +31,21 @@ __all__ = ["create_application", "main", "render_main"]
 PAPER_DEFAULTS = {"w": 0.4, "alpha": 0.3, "iterations": 300}
 
 
+def _leave_a_core_to_the_gui() -> None:
+    """On small machines torch's intra-op threads would take every core from the GUI thread and the
+    software GL rasteriser; leave one free (measured with benchmarks/gui_latency.py)."""
+    import torch
+
+    cores = os.cpu_count() or 1
+    if cores <= 4 and torch.get_num_threads() >= cores:
+        torch.set_num_threads(max(1, cores - 1))
+
+
 def create_application(argv: list[str] | None = None) -> QtWidgets.QApplication:
     """The QApplication (existing or new) with GL contexts shared between views."""
     app = QtWidgets.QApplication.instance()
     if app is None:
+        _leave_a_core_to_the_gui()
         QtCore.QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
         app = QtWidgets.QApplication(list(argv) if argv else [sys.argv[0]])
         app.setApplicationName("SMART Workbench")

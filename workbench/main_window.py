@@ -38,6 +38,7 @@ from .session import (
     load_model,
     make_record,
     metric_rows,
+    warm_up,
 )
 from .settings import Settings
 from .worker import AttackWorker, TaskWorker, start_in_thread, stop_thread
@@ -73,6 +74,12 @@ class MainWindow(QtWidgets.QMainWindow):
     error_shown = Signal(str)
     ready = Signal()
 
+    #: Each group of live widgets (curves; progress + bars; the adversarial skeleton) redraws at most
+    #: this often while an attack runs; the groups take turns.
+    UI_HZ = 8
+    #: The attack thread's nice value over the GUI's (Linux): the GUI wins the CPU on small machines.
+    WORKER_NICE = 10
+
     def __init__(self, settings: Settings, *, start_demo: str | None = "demo", parent=None):
         super().__init__(parent)
         self.settings = settings
@@ -100,6 +107,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self._tasks: dict[str, tuple[QtCore.QThread, TaskWorker]] = {}
         self._export_view: SkeletonView | None = None
         self._export_gen = None
+        self._latest_report: StepReport | None = None
+        self._ui_timer = QtCore.QTimer(self)
+        self._ui_timer.setSingleShot(True)
+        self._ui_timer.setInterval(int(1000 / (3 * self.UI_HZ)))
+        self._ui_phase = 0
+        self._ui_timer.timeout.connect(self._ui_tick)
         self._export_timer = QtCore.QTimer(self)
         self._export_timer.setInterval(0)
         self._export_timer.timeout.connect(self._export_tick)
@@ -229,7 +242,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.attack_dock = self._dock("Attack", "attack", scroll, Qt.DockWidgetArea.RightDockWidgetArea)
 
         # --- Live plots dock ------------------------------------------------------------------------
-        self.loss_plot = LossPlot(terms=LOSS_TERMS)
+        # redrawn by the window's UI tick (all live widgets in one repaint), not by the plot's own timer
+        self.loss_plot = LossPlot(terms=LOSS_TERMS, refresh_ms=60_000)
         self.prob_bars = ProbabilityBars()
         plots = QtWidgets.QWidget()
         pl = QtWidgets.QVBoxLayout(plots)
@@ -694,6 +708,8 @@ class MainWindow(QtWidgets.QMainWindow):
             if ds is not None:
                 check_compatible(lm, ds)
                 probs = evaluate(lm.model, ds.motions, device, progress=progress)
+                if len(ds):
+                    warm_up(lm.model, ds.layout, ds.motions[0], int(ds.labels[0]))
             else:
                 probs = None
             return lm, probs
@@ -929,7 +945,8 @@ class MainWindow(QtWidgets.QMainWindow):
             self.show_error("Invalid attack parameters", str(exc))
             return
         ds, i = self.dataset, self.current_index
-        worker = AttackWorker(self.model.model, ds.layout, config, ds.motions[i:i + 1], ds.labels[i:i + 1])
+        worker = AttackWorker(self.model.model, ds.layout, config, ds.motions[i:i + 1], ds.labels[i:i + 1],
+                              nice=self.WORKER_NICE)
         worker.step.connect(self._on_step)
         worker.finished.connect(self._on_attack_finished)
         worker.failed.connect(self._on_attack_failed)
@@ -957,30 +974,52 @@ class MainWindow(QtWidgets.QMainWindow):
 
     @Slot(object)
     def _on_step(self, report: StepReport) -> None:
+        """Record a step (cheap); the widgets are redrawn together by :meth:`_ui_tick` at most
+        ``UI_HZ`` times a second, so plotting never competes with the attack for the GIL."""
         # One attack runs at a time and its signals arrive in order, so anything that arrives while a
         # worker is registered is that worker's (sender() is None once the finished worker is deleted).
         if self._attack_worker is None or self._attack_motion != self.motion_key():
             return
         it = int(report.iteration)
-        self.panel.set_progress(it, report.total_iterations)
         self.loss_plot.append(it, {k: float(report.losses[k][0]) for k in LOSS_TERMS if k in report.losses})
         if bool(report.success[0]) and not self._flip_marked:
             self._flip_marked = True
             self.loss_plot.mark_flip(it)
-        now = time.monotonic()
-        if now - self._last_prob_update > 0.1:
-            self._last_prob_update = now
+        self._latest_report = report
+        if not self._ui_timer.isActive():
+            self._ui_timer.start()
+
+    def _ui_tick(self) -> None:
+        """Apply the latest step to one group of live widgets per tick, in turn: the loss curves; the
+        progress bar and probability bars; the adversarial skeleton. Each repaint costs ~10 ms under
+        software GL, so one group per event-loop turn keeps every stall short (benchmarks/gui_latency.py)."""
+        report = self._latest_report
+        if report is None or self._attack_worker is None or self._attack_motion != self.motion_key():
+            return
+        phase = self._ui_phase
+        self._ui_phase = (phase + 1) % 3
+        if phase == 0:
+            self.loss_plot.flush()
+        elif phase == 1:
+            self.panel.set_progress(int(report.iteration), report.total_iterations)
             self.prob_bars.set_probabilities(report.probabilities[0], self.model.class_names,
                                              clean=int(self.dataset.labels[self.current_index]),
                                              target=self._attack_target(), k=5)
-        if report.adversarial is not None:
+        elif report.adversarial is not None:
             self.view.set_adversarial(report.adversarial[0])
+        if self._ui_phase != 0 or self._latest_report is not report:
+            self._ui_timer.start()  # the other groups still have to see this report
+        else:
+            self._latest_report = None
 
     def _attack_target(self) -> int | None:
         p = self._attack_params or {}
         return p.get("target") if p.get("strategy") == "sa" else None
 
     def _attack_done(self) -> None:
+        self._ui_timer.stop()
+        self._latest_report = None
+        self.loss_plot.flush()
         self._attack_worker = None
         self._attack_thread = None
         self.panel.set_running(False)

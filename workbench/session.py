@@ -26,7 +26,7 @@ from engine.models import load_checkpoint
 
 __all__ = [
     "LoadedModel", "RunRecord", "check_compatible", "config_from_params", "cuda_available", "evaluate",
-    "load_model", "make_record", "metric_rows", "params_from_config",
+    "load_model", "make_record", "metric_rows", "params_from_config", "warm_up",
 ]
 
 METRIC_LABELS = {
@@ -123,6 +123,18 @@ def evaluate(model: torch.nn.Module, motions: np.ndarray, device: str = "cpu", b
             if progress is not None:
                 progress(done, n, "")
     return out if out is not None else np.zeros((0, 0), dtype=np.float32)
+
+
+def warm_up(model: torch.nn.Module, layout, motion: np.ndarray, label: int) -> None:
+    """One attack iteration on a copy of ``model``: the first attack in a process imports and
+    initialises parts of torch (the optimiser, autograd) while holding the GIL, which would freeze the
+    GUI for a moment; doing it while the model loads hides that."""
+    from engine.attack import SmartAttack
+
+    net = copy.deepcopy(model)
+    attack = SmartAttack(net, layout, AttackConfig(iterations=1, stop_on_success=False, device="cpu"))
+    for _ in attack.steps(motion[None], np.asarray([label]), with_motion=True):
+        pass
 
 
 def config_from_params(params: dict, device: str | None = None) -> AttackConfig:

@@ -11,6 +11,7 @@ busy worker would run only after its loop ends. Workers never touch widgets; :fu
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import traceback
@@ -29,6 +30,15 @@ class Cancelled(Exception):
     """Raised inside a task function (by ``progress``) once the task was cancelled."""
 
 
+def _lower_thread_priority(nice: int) -> None:
+    """Raise the calling thread's nice value (Linux: per thread); silently nothing elsewhere."""
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + nice))
+    except (AttributeError, OSError):
+        pass
+
+
 def _describe(exc: BaseException) -> str:
     text = str(exc).strip()
     return text if text else f"{type(exc).__name__} (no message)"
@@ -38,7 +48,9 @@ class AttackWorker(QObject):
     """One attack on one motion (or a small batch) in a worker thread.
 
     ``motions`` ``(N, T, V, 3)`` float32, ``labels`` ``(N,)``; ``targets`` for SA. ``max_rate`` caps the
-    ``step`` emissions per second (the last report is always emitted before ``finished``).
+    ``step`` emissions per second (the last report is always emitted before ``finished``). ``nice``
+    (Linux): lower the worker thread's CPU priority by this much, so that on a machine with few cores the
+    GUI thread (and a software GL rasteriser) get the CPU first when they need it.
     """
 
     step = Signal(object)
@@ -46,8 +58,9 @@ class AttackWorker(QObject):
     failed = Signal(str)
 
     def __init__(self, model, layout, config: AttackConfig, motions, labels, targets=None,
-                 max_rate: float = 30.0):
+                 max_rate: float = 30.0, nice: int = 0):
         super().__init__()
+        self._nice = int(nice)
         self._model = model
         self._layout = layout
         self._config = config
@@ -76,6 +89,8 @@ class AttackWorker(QObject):
 
     @Slot()
     def run(self) -> None:
+        if self._nice:
+            _lower_thread_priority(self._nice)
         try:
             attack = SmartAttack(self._model, self._layout, self._config)
             gen = attack.steps(self._motions, self._labels, self._targets, with_motion=True)

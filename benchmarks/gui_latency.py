@@ -1,0 +1,157 @@
+"""GUI responsiveness of the workbench (run under Xvfb for software OpenGL, or on a desktop):
+
+1. the longest event-loop stall while an attack runs on the demo (target < 50 ms): a 1 ms precise timer
+   records the gaps between its ticks while the main window plays the clip and the worker thread
+   attacks (live plots, probability bars and the adversarial skeleton following the optimisation);
+2. the 3D playback frame rate with two skeletons (overlay, heat colours) at 1280x720 (target >= 60 fps):
+   frames drawn per second when each frame is set and repainted as fast as the view can.
+
+    xvfb-run -a -s "-screen 0 1600x1000x24 +extension GLX +render" \\
+        .venv/bin/python benchmarks/gui_latency.py [--model mlp|stgcn|hrnn] [--seconds 6] [--frames 600]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+from PySide6 import QtCore  # noqa: E402
+
+
+def _wait(seconds: float) -> None:
+    """Run the event loop for ``seconds`` (blocking in it, as app.exec() does)."""
+    loop = QtCore.QEventLoop()
+    QtCore.QTimer.singleShot(int(seconds * 1000), loop.quit)
+    loop.exec()
+
+
+def open_window(app, model: str):
+    from workbench.main_window import MainWindow
+    from workbench.settings import Settings
+
+    tmp = tempfile.TemporaryDirectory()
+    win = MainWindow(Settings.load(Path(tmp.name) / "s.ini"), start_demo="demo")
+    win._bench_tmp = tmp
+    win.settings.last_model = model
+    win.resize(1600, 960)
+    win.show()
+    ready = {"ok": False}
+    win.ready.connect(lambda: ready.__setitem__("ok", True))
+    t0 = time.monotonic()
+    while not ready["ok"] and time.monotonic() - t0 < 600:
+        _wait(0.1)
+    if not ready["ok"]:
+        raise RuntimeError("the demo did not load")
+    if win.model.source != model:
+        win.load_model(model)
+        while win.model.source != model or win.busy():
+            _wait(0.1)
+    _wait(0.5)
+    return win
+
+
+def measure_stall(win, seconds: float, playback: bool) -> dict:
+    """Gaps between the ticks of a 1 ms timer while an attack runs (and the clip plays)."""
+    gaps: list[float] = []
+    last = [time.perf_counter()]
+
+    def tick():
+        now = time.perf_counter()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    timer = QtCore.QTimer()
+    timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
+    timer.setInterval(1)
+    timer.timeout.connect(tick)
+    win.panel.set_params({"iterations": 100_000, "stop_on_success": False})
+    n0 = 0
+    win.run_attack()
+    _wait(0.5)  # past the start of the attack
+    if playback:
+        win.playback.play()
+    n0 = win.loss_plot.n_points
+    last[0] = time.perf_counter()
+    timer.start()
+    _wait(seconds)
+    timer.stop()
+    win.playback.pause()
+    iterations = win.loss_plot.n_points - n0
+    t_stop = time.perf_counter()
+    win.stop_attack()
+    while win.attack_running():
+        _wait(0.01)
+    stop_s = time.perf_counter() - t_stop
+    g = np.asarray(gaps[2:]) * 1000.0
+    return {"max_ms": float(g.max()), "p99_ms": float(np.percentile(g, 99)),
+            "median_ms": float(np.median(g)), "ticks": len(g), "it_per_s": iterations / seconds,
+            "stop_ms": stop_s * 1000.0}
+
+
+def measure_playback(app, n_frames: int) -> dict:
+    from engine.demo import load_demo
+    from widgets.skeleton_view import SkeletonView
+
+    ds = load_demo("demo")
+    clip = ds.motions[60]
+    rng = np.random.default_rng(0)
+    adv = clip + rng.normal(0, 0.01, clip.shape).astype(np.float32)
+    view = SkeletonView(controls=False)
+    view.set_motions(clip, adv, ds.layout.bone_array(), ds.fps)
+    view.resize(1280, 720)
+    view.show()
+    for _ in range(30):
+        app.processEvents()
+    gl = view.gl_view
+    size = (gl.width(), gl.height())
+    t0 = time.perf_counter()
+    for k in range(n_frames):
+        view.set_frame(k % len(clip))
+        gl.repaint()  # synchronous paint of the GL widget
+        app.processEvents()
+    dt = time.perf_counter() - t0
+    view.close()
+    return {"fps": n_frames / dt, "frames": n_frames, "size": size}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--model", default="mlp", help="demo model attacked during the stall measurement")
+    p.add_argument("--seconds", type=float, default=6.0)
+    p.add_argument("--frames", type=int, default=600)
+    args = p.parse_args(argv)
+    from workbench.app import create_application
+
+    app = create_application([sys.argv[0]])
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        load = float("nan")
+    print(f"platform: {app.platformName()}, cores: {os.cpu_count()}, load average: {load:.1f}")
+    win = open_window(app, args.model)
+    for playback in (False, True):
+        s = measure_stall(win, args.seconds, playback)
+        ok = "OK" if s["max_ms"] < 50 else "ABOVE TARGET"
+        what = "attack + playback" if playback else "attack"
+        print(f"event-loop stall, {what} ({args.model} on the demo, {s['it_per_s']:.0f} it/s, window "
+              f"1600x960): max {s['max_ms']:.1f} ms, p99 {s['p99_ms']:.1f} ms, median "
+              f"{s['median_ms']:.2f} ms over {s['ticks']} ticks  [target < 50 ms: {ok}]")
+        print(f"  stop latency (Stop -> worker finished): {s['stop_ms']:.0f} ms")
+    win.close()
+    f = measure_playback(app, args.frames)
+    ok = "OK" if f["fps"] >= 60 else "BELOW TARGET"
+    print(f"3D playback, two skeletons at {f['size'][0]}x{f['size'][1]}: {f['fps']:.0f} fps over "
+          f"{f['frames']} frames  [target >= 60 fps: {ok}]")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
