@@ -15,45 +15,21 @@ applied here (the engine's terms scaled by 1/V, 1/E or T).
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
-import numpy as np
 import torch
 
 import engine.attack.smart as smart_module
-from engine import metrics, models, skeleton
+from engine import metrics, skeleton
 from engine.attack import AttackConfig, attack
 from engine.attack import losses as L
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data" / "hdm05-smart"
+DATA = ROOT.parent / "shared" / "data"
 LAY = skeleton.layout("hdm05_25")
-
-
-def load_clips():
-    clips = np.load(DATA / "adClassTrain.npz")
-    core = np.load(DATA / "preprocess_core.npz")
-    x = clips["clips"] * core["Xstd"].reshape(1, 1, 75) + core["Xmean"].reshape(1, 1, 75)
-    x = (x * 0.0254 / 0.45).reshape(-1, 60, 25, 3).astype(np.float32)
-    _, y = np.unique(clips["classes"], return_inverse=True)
-    return torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
-
-
-def train(x, y, label_smoothing, epochs=150):
-    torch.manual_seed(0)
-    m = models.create("mlp", LAY, int(y.max()) + 1, frames=60, hidden=(256, 128), dropout=0.1)
-    m.mean.copy_(x.mean(dim=(0, 1)))
-    m.std.copy_(x.std(dim=(0, 1)) + 1e-3)
-    opt = torch.optim.Adam(m.parameters(), lr=1e-3, weight_decay=1e-4)
-    for _ in range(epochs):
-        perm = torch.randperm(len(x))
-        for i in range(0, len(x), 64):
-            b = perm[i : i + 64]
-            loss = torch.nn.functional.cross_entropy(m(x[b]), y[b], label_smoothing=label_smoothing)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-    return m.eval()
+sys.path.insert(0, str(ROOT / "tests"))
+from test_attack_real import hdm05_clips, train_mlp  # noqa: E402  (one victim recipe for test and benchmark)
 
 
 def scaled(fn, factor):
@@ -68,9 +44,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--label-smoothing", nargs="+", type=float, default=[0.1, 0.0])
     args = ap.parse_args()
-    if not DATA.is_dir():
+    if not (DATA / "hdm05-smart").is_dir():
         raise SystemExit(f"needs the real HDM05 clips: {DATA} is absent")
-    x, y = load_clips()
+    x, y = hdm05_clips(DATA)
     t_frames, v = x.shape[1], LAY.num_joints
     reductions = {  # factor applied to the engine's (Eq. 4) dynamics and bone terms
         "eq4: mean frames, sum joints (engine)": (1.0, 1.0),
@@ -79,7 +55,7 @@ def main() -> None:
     }
     dyn0, bl0 = L.dynamics_losses, L.bone_length_loss
     for ls in args.label_smoothing:
-        m = train(x, y, ls)
+        m = train_mlp(x, y, LAY, label_smoothing=ls)
         with torch.no_grad():
             ok = m(x).argmax(1) == y
         xc, yc = x[ok], y[ok]

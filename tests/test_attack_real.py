@@ -9,22 +9,18 @@ import numpy as np
 import pytest
 import torch
 
-from engine import metrics, models, skeleton
+from engine import datasets, metrics, models, skeleton
 from engine.attack import AttackConfig, attack
 
 HDM = skeleton.layout("hdm05_25")
-INCH_TO_M = 0.0254 / 0.45
 
 
-def _hdm05_clips(root):
-    d = root / "hdm05-smart"
-    clips = np.load(d / "adClassTrain.npz")
-    core = np.load(d / "preprocess_core.npz")
-    x = clips["clips"] * core["Xstd"].reshape(1, 1, 75) + core["Xmean"].reshape(1, 1, 75)
-    x = (x * INCH_TO_M).reshape(-1, 60, 25, 3).astype(np.float32)
-    y = clips["classes"].astype(np.int64)
-    _, y = np.unique(y, return_inverse=True)  # 22 occurring classes -> 0..21
-    return torch.from_numpy(x), torch.from_numpy(y)
+def hdm05_clips(root):
+    """The SMART authors' 219 HDM05 clips through engine.datasets, in metres; the 22 occurring
+    classes renumbered 0..21."""
+    ds = datasets.load(root / "hdm05-smart" / "adClassTrain.npz")
+    _, y = np.unique(ds.labels, return_inverse=True)
+    return torch.from_numpy(ds.motions), torch.from_numpy(y.astype(np.int64))
 
 
 def _synthetic_clips(n_per_class=12, classes=8, frames=40, seed=0):
@@ -47,7 +43,7 @@ def _synthetic_clips(n_per_class=12, classes=8, frames=40, seed=0):
     return torch.tensor(np.array(xs), dtype=torch.float32), torch.tensor(ys), lay
 
 
-def _train_mlp(x, y, lay, epochs=150, seed=0, label_smoothing=0.1):
+def train_mlp(x, y, lay, epochs=150, seed=0, label_smoothing=0.1):
     """Label smoothing keeps the victim from the over-confidence that saturates the cross entropy
     (a model trained to zero loss on 219 clips has p_y == 1.0 in float32; that case is tested in
     test_attack.py and handled by classification_loss='margin')."""
@@ -65,10 +61,7 @@ def _train_mlp(x, y, lay, epochs=150, seed=0, label_smoothing=0.1):
             opt.zero_grad()
             loss.backward()
             opt.step()
-    model.eval()
-    with torch.no_grad():
-        ok = model(x).argmax(1) == y
-    return model, x[ok], y[ok]
+    return model.eval()
 
 
 @pytest.fixture(scope="module", params=["hdm05", "synthetic"])
@@ -78,11 +71,14 @@ def victim(request):
 
         if not (SHARED_DATA / "hdm05-smart").is_dir():
             pytest.skip(f"real HDM05 clips absent: {SHARED_DATA / 'hdm05-smart'} (see ../shared/README.md)")
-        x, y = _hdm05_clips(SHARED_DATA)
+        x, y = hdm05_clips(SHARED_DATA)
         lay = HDM
     else:
         x, y, lay = _synthetic_clips()
-    model, xc, yc = _train_mlp(x, y, lay)
+    model = train_mlp(x, y, lay)
+    with torch.no_grad():
+        ok = model(x).argmax(1) == y
+    xc, yc = x[ok], y[ok]
     assert len(xc) >= 0.9 * len(x), "the victim must classify most clips correctly"
     return model, xc, yc, lay
 
