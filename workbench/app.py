@@ -14,6 +14,7 @@ programs per class, and the export view's GL context must share them with the ma
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import sys
@@ -64,6 +65,11 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--attack", action="store_true",
                    help="with --screenshot: run an attack on the first motion before saving")
     p.add_argument("--size", default="1600x960", help="with --screenshot: window size (default 1600x960)")
+    p.add_argument("--index", type=int, default=0, help="with --screenshot: the motion to show (default 0)")
+    p.add_argument("--frame", type=int, default=0, help="with --screenshot: the frame to show (default 0)")
+    p.add_argument("--mode", default=None, choices=("overlay", "side"), help="with --screenshot: 3D layout")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="with --screenshot --attack: an attack parameter (e.g. classification_loss=margin)")
     p.add_argument("--timeout", type=float, default=180.0, help="with --screenshot: give up after seconds")
     return p
 
@@ -112,9 +118,21 @@ def main(argv: list[str] | None = None) -> int:
         app.quit()
 
     def on_ready():
+        if args.index:
+            window.select_motion(args.index)
+        if args.mode:
+            window.view.set_mode(args.mode)
+        window.playback.set_frame(args.frame)
         if args.attack:
             window.attack_finished.connect(lambda _r: QtCore.QTimer.singleShot(800, shoot))
-            window.panel.set_params({"iterations": 300})
+            params = {"iterations": 300}
+            for item in args.set:
+                key, _, value = item.partition("=")
+                try:
+                    params[key] = json.loads(value)
+                except ValueError:
+                    params[key] = value
+            window.panel.set_params(params)
             window.run_attack()
         else:
             QtCore.QTimer.singleShot(800, shoot)

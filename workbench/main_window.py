@@ -188,8 +188,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.motion_table.verticalHeader().setDefaultSectionSize(20)
         hh = self.motion_table.horizontalHeader()
         hh.setSectionResizeMode(1, QtWidgets.QHeaderView.ResizeMode.Stretch)
-        for c in (0, 2, 3):
+        for c in (0, 2):
             hh.setSectionResizeMode(c, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+        hh.setSectionResizeMode(3, QtWidgets.QHeaderView.ResizeMode.Interactive)
+        hh.resizeSection(3, 64)  # "✓" or "✗ <predicted class>" (elided; the tooltip has it all)
         dl.addWidget(self.motion_table, 1)
         self.motion_info = QtWidgets.QLabel("")
         self.motion_info.setWordWrap(True)
@@ -279,6 +281,9 @@ class MainWindow(QtWidgets.QMainWindow):
         rh.addWidget(lw)
         self.disp_chart = DisplacementChart()
         self.disp_chart.setMinimumHeight(200)
+        small = QtGui.QFont()
+        small.setPixelSize(9)
+        self.disp_chart.getAxis("left").setStyle(tickFont=small)
         rh.addWidget(self.disp_chart, 1)
         self.results_dock = self._dock("Results", "results", res, Qt.DockWidgetArea.BottomDockWidgetArea)
 
@@ -356,7 +361,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.resizeDocks([self.data_dock, self.attack_dock], [330, 360], Qt.Orientation.Horizontal)
         self.resizeDocks([self.results_dock], [300], Qt.Orientation.Vertical)
         self.resizeDocks([self.data_dock, self.model_dock], [600, 200], Qt.Orientation.Vertical)
-        self.resizeDocks([self.attack_dock, self.plots_dock], [560, 420], Qt.Orientation.Vertical)
+        self.resizeDocks([self.attack_dock, self.plots_dock], [560, 360], Qt.Orientation.Vertical)
         self._build_menus()
         self.resize(1560, 960)
 
@@ -523,7 +528,7 @@ class MainWindow(QtWidgets.QMainWindow):
         worker.finished.connect(relay.done)
         worker.failed.connect(relay.fail)
         worker.cancelled_signal.connect(relay.cancelled)
-        thread = start_in_thread(worker, (worker.finished, worker.failed, worker.cancelled_signal), self)
+        thread = start_in_thread(worker, (worker.finished, worker.failed, worker.cancelled_signal))
         self._tasks[key] = (thread, worker)
         return worker
 
@@ -961,7 +966,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.panel.set_progress(0, config.iterations)
         self.result_label.setText(f"Running {config.strategy.upper()} on motion #{i}…")
         self.view.set_labels(adversarial="adversarial (optimising…)", caption="")
-        self._attack_thread = start_in_thread(worker, (worker.finished, worker.failed), self)
+        self._attack_thread = start_in_thread(worker, (worker.finished, worker.failed))
         self.attack_started.emit()
 
     @Slot()

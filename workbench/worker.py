@@ -23,7 +23,7 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from engine.attack import AttackConfig, SmartAttack, StepReport
 
-__all__ = ["AttackWorker", "Cancelled", "TaskWorker", "start_in_thread", "stop_thread"]
+__all__ = ["AttackWorker", "Cancelled", "TaskWorker", "reap", "start_in_thread", "stop_thread"]
 
 
 class Cancelled(Exception):
@@ -168,17 +168,37 @@ class TaskWorker(QObject):
             self.finished.emit(result)
 
 
+_LIVE: list[tuple[QThread, QObject]] = []
+
+
+def reap() -> int:
+    """Drop (in the calling thread, normally the GUI's) the references to workers whose thread has
+    finished; returns how many are still running. Workers are never ``deleteLater``-ed in their own
+    thread: a Python-owned wrapper torn down there raced with the GUI thread (a rare segfault)."""
+    keep = []
+    for thread, worker in _LIVE:
+        try:
+            running = not thread.isFinished()
+        except RuntimeError:
+            running = False
+        if running:
+            keep.append((thread, worker))
+    _LIVE[:] = keep
+    return len(keep)
+
+
 def start_in_thread(worker: QObject, done_signals, parent: QObject | None = None) -> QThread:
-    """Move ``worker`` to a new QThread, start its ``run`` slot there, quit the thread on any of
-    ``done_signals``; thread and worker are deleted once the thread has finished."""
+    """Move ``worker`` to a new QThread, start its ``run`` slot there and quit the thread on any of
+    ``done_signals``. The thread and worker stay referenced here until :func:`reap` finds the thread
+    finished (each call reaps the earlier ones)."""
+    reap()
     thread = QThread(parent)
     worker.moveToThread(thread)
     thread.started.connect(worker.run)
     for sig in done_signals:
         # direct: QThread.quit is thread-safe, and a queued quit would wait for the GUI thread's loop
         sig.connect(thread.quit, Qt.ConnectionType.DirectConnection)
-    thread.finished.connect(worker.deleteLater)
-    thread.finished.connect(thread.deleteLater)
+    _LIVE.append((thread, worker))
     thread.start()
     return thread
 
@@ -199,3 +219,5 @@ def stop_thread(thread: QThread | None, worker: QObject | None = None, timeout_m
         return bool(thread.wait(timeout_ms))
     except RuntimeError:
         return True
+    finally:
+        reap()
