@@ -78,8 +78,19 @@ def frame_indices(n_frames: int, clip_fps: float, out_fps: float, speed: float =
     return np.minimum((t * clip_fps * speed + 1e-9).astype(np.int64), n_frames - 1)
 
 
+def gif_durations(n: int, fps: float) -> list[int]:
+    """Frame times (ms) in GIF's 10 ms units whose running sum stays on the ideal clock (30 fps gives
+    30, 40, 30, 30, 40, ... instead of 30 ms throughout, which would play 10 % fast)."""
+    ends = np.round(np.arange(1, n + 1) * 100.0 / fps).astype(np.int64) * 10
+    d = np.diff(np.concatenate([[0], ends]))
+    return [int(max(x, 20)) for x in d]
+
+
 class ClipWriter:
     """Write RGB(A) uint8 frames ``(H, W, 3|4)`` to ``path``: MP4 (H.264), GIF or PNG frames.
+
+    GIF: Pillow stores a run of identical frames (slow motion repeats clip frames) as one frame with
+    their summed duration, so the file can hold fewer frames than were appended; the timing is the same.
 
     ``kind`` defaults to :func:`clip_kind` of the path. For 'png' the path is a folder (created) or a
     ``name.png`` pattern whose stem gets ``_00000`` numbers. Call :meth:`close` (or use ``with``).
@@ -152,11 +163,10 @@ class ClipWriter:
             if not abort:
                 from PIL import Image
 
-                # GIF frame times are in 10 ms units: round the frame time to that grid.
-                duration = max(20, int(round(100.0 / self.fps)) * 10)
                 images = [Image.fromarray(f) for f in frames]
-                images[0].save(self.path, save_all=True, append_images=images[1:], duration=duration,
-                               loop=0, optimize=False, disposal=1)
+                images[0].save(self.path, save_all=True, append_images=images[1:],
+                               duration=gif_durations(len(frames), self.fps), loop=0, optimize=False,
+                               disposal=1)
         self.files = [self.path] if self.kind != "png" and not abort else self.files
 
 

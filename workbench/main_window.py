@@ -615,6 +615,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.dataset = ds
         self.dataset_source = source
         self.demo_name = demo_name
+        if demo_name is not None:
+            self.settings.last_demo = demo_name
         title = demo_mod.demo_title(demo_name) if demo_name else ds.name or Path(source).name
         lay = ds.layout.name if hasattr(ds.layout, "name") else str(ds.layout)
         self.dataset_label.setText(

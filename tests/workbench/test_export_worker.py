@@ -59,6 +59,11 @@ def test_export_gif_and_mp4_have_expected_frames_and_size(make_main_window, qtbo
     with Image.open(gif) as im:
         assert im.info.get("loop") == 0
         assert im.info.get("duration") in (30, 40)  # 10 ms steps around 1/30 s
+        total = 0
+        for k in range(im.n_frames):
+            im.seek(k)
+            total += im.info["duration"]
+        assert abs(total - 1000) <= 10  # 60 frames at 2x: one second
 
     _set_export(win, "322x240", fps=60, speed_index=win.export_speed.findData(1.0))
     mp4 = tmp_path / "clip.mp4"

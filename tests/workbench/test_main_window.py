@@ -239,3 +239,24 @@ def test_window_layout_persists(make_main_window, qtbot):
     assert win2.view.mode == "side"
     QtWidgets.QApplication.processEvents()
     QtCore.QCoreApplication.processEvents()
+
+
+def test_dropping_a_dataset_file_opens_it_and_remembers_it(make_main_window, qtbot, tmp_path):
+    from PySide6 import QtGui
+
+    from engine import datasets
+
+    win = make_main_window()
+    small = win.dataset.subset(np.arange(0, 720, 30))
+    path = tmp_path / "small.npz"
+    datasets.save(small, path)
+    mime = QtCore.QMimeData()
+    mime.setUrls([QtCore.QUrl.fromLocalFile(str(path))])
+    ev = QtGui.QDropEvent(QtCore.QPointF(10, 10), QtCore.Qt.DropAction.CopyAction, mime,
+                          QtCore.Qt.MouseButton.LeftButton, QtCore.Qt.KeyboardModifier.NoModifier)
+    with qtbot.waitSignal(win.model_changed, timeout=30_000):  # the demo model fits: re-evaluated
+        win.dropEvent(ev)
+    assert len(win.dataset) == 24 and win.dataset_source == str(path)
+    assert win.settings.recent_files[0] == str(path.resolve())
+    assert win.probabilities.shape == (24, 12) and win.current_index == 0
+    assert win.recent_menu.actions()[0].text() == str(path.resolve())
