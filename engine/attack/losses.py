@@ -28,10 +28,12 @@ import torch
 import torch.nn.functional as F
 
 __all__ = [
-    "bone_lengths",
     "bone_length_loss",
+    "bone_lengths",
+    "bone_operator",
     "classification_loss",
     "derivative",
+    "difference_operator",
     "dynamics_losses",
     "goal_reached",
     "logit_gradient_norm",
@@ -45,34 +47,72 @@ def derivative(x: torch.Tensor, order: int) -> torch.Tensor:
     return x
 
 
-def dynamics_losses(q: torch.Tensor, q_hat: torch.Tensor, max_order: int = 4) -> list[torch.Tensor]:
-    """``[l_0, …, l_max_order]`` per motion: the mean over frames of ‖Δⁿqᵢ − Δⁿq̂ᵢ‖², the squared norm
-    over all joints and axes of frame i (Eq. 5)."""
-    out = []
-    d = q_hat - q  # differences are linear: Δⁿq̂ − Δⁿq = Δⁿ(q̂ − q)
+def difference_operator(frames: int, max_order: int, dtype=torch.float32, device=None
+                        ) -> tuple[torch.Tensor, list[tuple[int, int]]]:
+    """The forward differences of orders 0…max_order as one matrix ``(R, T)`` with rows scaled by
+    1/√(T−n), and the row range of each order: ‖block_n · d‖² is the mean over frames of ‖Δⁿd‖².
+
+    One matrix product replaces a chain of slices, whose backward passes (zero fills and copies)
+    cost more than the loss itself on small models.
+    """
+    rows, blocks, start = [], [], 0
+    eye = torch.eye(frames, dtype=torch.float64)
+    d = eye
     for _ in range(max_order + 1):
-        if d.shape[1] == 0:
-            out.append(d.new_zeros(d.shape[0]))
-        else:
-            out.append(d.pow(2).sum(dim=(2, 3)).mean(dim=1))
-        d = d[:, 1:] - d[:, :-1]
-    return out
+        m = d.shape[0]
+        if m > 0:
+            rows.append(d / m**0.5)
+        blocks.append((start, start + m))
+        start += m
+        d = d[1:] - d[:-1]
+    op = torch.cat(rows) if rows else eye[:0]
+    return op.to(dtype=dtype, device=device), blocks
 
 
-def bone_lengths(x: torch.Tensor, bones: torch.Tensor) -> torch.Tensor:
+def dynamics_losses(q: torch.Tensor, q_hat: torch.Tensor, max_order: int = 4,
+                    operator: tuple[torch.Tensor, list[tuple[int, int]]] | None = None) -> list[torch.Tensor]:
+    """``[l_0, …, l_max_order]`` per motion: the mean over frames of ‖Δⁿqᵢ − Δⁿq̂ᵢ‖², the squared norm
+    over all joints and axes of frame i (Eq. 5). ``operator`` is :func:`difference_operator`'s result,
+    precomputed by a caller that evaluates the loss many times."""
+    n, t = q.shape[:2]
+    op, blocks = operator or difference_operator(t, max_order, q_hat.dtype, q_hat.device)
+    d = (q_hat - q).reshape(n, t, -1)  # differences are linear: Δⁿq̂ − Δⁿq = Δⁿ(q̂ − q)
+    k = d.shape[-1]
+    r = torch.mm(d.transpose(1, 2).reshape(n * k, t), op.T)  # one GEMM: (N·K, R)
+    sq = r.square().reshape(n, k, -1).sum(1)  # (N, R)
+    return [sq[:, a:b].sum(1) if b > a else sq.new_zeros(n) for a, b in blocks]
+
+
+def bone_operator(bones: torch.Tensor, joints: int, dtype=torch.float32, device=None) -> torch.Tensor:
+    """The ``(V, E)`` incidence matrix of the bones: +1 at the child, −1 at the parent."""
+    e = bones.shape[0]
+    op = torch.zeros(joints, e, dtype=dtype, device=device)
+    cols = torch.arange(e, device=device)
+    op[bones[:, 1].to(device), cols] = 1.0
+    op[bones[:, 0].to(device), cols] = -1.0
+    return op
+
+
+def bone_lengths(x: torch.Tensor, bones: torch.Tensor, operator: torch.Tensor | None = None) -> torch.Tensor:
     """Bone lengths ``(N, T, E)`` of motions ``(N, T, V, 3)``; ``bones`` is ``(E, 2)`` (parent, child)."""
-    vec = x[..., bones[:, 1], :] - x[..., bones[:, 0], :]
+    op = operator if operator is not None else bone_operator(bones, x.shape[-2], x.dtype, x.device)
+    lead = x.shape[:-2]
+    vec = torch.mm(x.transpose(-1, -2).reshape(-1, x.shape[-2]), op)  # one GEMM: child − parent
+    sq = vec.square().reshape(*lead, 3, -1).sum(-2)  # (..., E)
     # sqrt has an infinite derivative at 0; the epsilon keeps the gradient finite for degenerate bones
-    return torch.sqrt(vec.pow(2).sum(-1) + 1e-12)
+    return torch.sqrt(sq + 1e-12)
 
 
 def bone_length_loss(q: torch.Tensor, q_hat: torch.Tensor, bones: torch.Tensor,
-                     q_lengths: torch.Tensor | None = None) -> torch.Tensor:
+                     q_lengths: torch.Tensor | None = None, operator: torch.Tensor | None = None
+                     ) -> torch.Tensor:
     """l_bl (Eq. 4) per motion: 1/M Σᵢ ‖Bl(qᵢ) − Bl(q̂ᵢ)‖², frame-wise over the layout's bones."""
     if bones.numel() == 0:
         return q_hat.new_zeros(q_hat.shape[0])
-    lq = bone_lengths(q, bones) if q_lengths is None else q_lengths
-    return (bone_lengths(q_hat, bones) - lq).pow(2).sum(dim=2).mean(dim=1)
+    if operator is None:
+        operator = bone_operator(bones, q_hat.shape[-2], q_hat.dtype, q_hat.device)
+    lq = bone_lengths(q, bones, operator) if q_lengths is None else q_lengths
+    return (bone_lengths(q_hat, bones, operator) - lq).pow(2).sum(dim=2).mean(dim=1)
 
 
 def _kth_largest_other(logits: torch.Tensor, labels: torch.Tensor, k: int) -> torch.Tensor:

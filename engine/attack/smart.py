@@ -34,19 +34,22 @@ TERMS = ("total", "Lc", "Lp", "l_dyn", *(f"l_dyn_{n}" for n in range(MAX_ORDER +
 
 def smart_objective(logits: torch.Tensor, q: torch.Tensor, q_hat: torch.Tensor, labels: torch.Tensor,
                     bones: torch.Tensor, config: AttackConfig, targets: torch.Tensor | None = None,
-                    q_lengths: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-    """Every term of Eq. 2–5 per motion, ``(N,)`` each, for logits Φ(q̂) already computed."""
+                    q_lengths: torch.Tensor | None = None, operators: dict | None = None
+                    ) -> dict[str, torch.Tensor]:
+    """Every term of Eq. 2–5 per motion, ``(N,)`` each, for logits Φ(q̂) already computed.
+    ``operators`` ('diff', 'bone') are the precomputed difference and bone matrices."""
+    operators = operators or {}
     alpha, betas = config.perceptual_weights()
     lc = L.classification_loss(logits, labels, config.strategy, targets=targets, top_n=config.top_n,
                                kind=config.classification_loss, confidence=config.confidence)
     max_order = max(n for n, b in enumerate(betas) if b > 0)
-    dyn = L.dynamics_losses(q, q_hat, max_order)
+    dyn = L.dynamics_losses(q, q_hat, max_order, operators.get("diff"))
     l_dyn = sum(b * dyn[n] for n, b in enumerate(betas) if b > 0)
     terms = {"Lc": lc, "l_dyn": l_dyn}
     for n in range(MAX_ORDER + 1):
         terms[f"l_dyn_{n}"] = dyn[n] if n <= max_order else torch.zeros_like(lc)
     if alpha < 1.0:
-        l_bl = L.bone_length_loss(q, q_hat, bones, q_lengths)
+        l_bl = L.bone_length_loss(q, q_hat, bones, q_lengths, operators.get("bone"))
     else:
         l_bl = torch.zeros_like(lc)
     terms["l_bl"] = l_bl
@@ -105,7 +108,12 @@ class SmartAttack(Attack):
             if cfg.strategy == "abn" and cfg.top_n >= c:
                 raise ValueError(f"top_n = {cfg.top_n} leaves no room: the model has only {c} classes")
             t_all = self._targets(n, c)
-            q_len_all = L.bone_lengths(q_all, bones) if bones.numel() else None
+            _, betas = cfg.perceptual_weights()
+            max_order = max(k for k, b in enumerate(betas) if b > 0)
+            ops = {"diff": L.difference_operator(q_all.shape[1], max_order, q_all.dtype, self.device)}
+            if bones.numel():
+                ops["bone"] = L.bone_operator(bones, self.layout.num_joints, q_all.dtype, self.device)
+            q_len_all = L.bone_lengths(q_all, bones, ops["bone"]) if bones.numel() else None
             iters = cfg.iterations
             out = {
                 "adv": q_all.clone(),
@@ -125,7 +133,7 @@ class SmartAttack(Attack):
             t_arg = t if cfg.strategy == "sa" else None
             for it in range(iters + 1):
                 logits = model(adv)
-                terms = smart_objective(logits, q, adv, y, bones, cfg, t_arg, q_len)
+                terms = smart_objective(logits, q, adv, y, bones, cfg, t_arg, q_len, ops)
                 with torch.no_grad():
                     prob = torch.softmax(logits, 1)
                     goal = L.goal_reached(logits, y, cfg.strategy, targets=t_arg, top_n=cfg.top_n)
