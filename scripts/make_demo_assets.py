@@ -52,13 +52,14 @@ DEMO_MODELS: dict[str, tuple[dict, int, float, int]] = {
     "hrnn": ({"hidden": (16, 32, 32, 64)}, 40, 3e-3, 32),
     "stgcn": ({"preprocess": False, "num_person": 1, "width": 16}, 20, 3e-3, 32),
     "agcn": ({"pad_to": None, "num_person": 1, "width": 16}, 20, 3e-3, 32),
-    "ctrgcn": ({"pad_to": None, "num_person": 1, "width": 16}, 20, 3e-3, 32),
+    "ctrgcn": ({"preprocess": False, "num_person": 1, "width": 16}, 20, 3e-3, 32),
+    "sgn": ({"width": 16}, 25, 3e-3, 32),
 }
 HDM05_MODELS: dict[str, tuple[dict, int, float, int]] = {
     "mlp": ({"hidden": (128, 64), "dropout": 0.5}, 40, 1e-3, 32),
     "hrnn": ({"hidden": (16, 32, 32, 64)}, 30, 3e-3, 32),
     "stgcn": ({"preprocess": False, "num_person": 1, "width": 16}, 20, 3e-3, 32),
-    "agcn": ({"pad_to": None, "num_person": 1, "width": 16}, 20, 3e-3, 32),
+    "agcn": ({"preprocess": False, "num_person": 1, "width": 16}, 25, 3e-3, 32),
 }
 
 HDM05_CLASSES = (
