@@ -58,6 +58,12 @@ def open_window(app, model: str):
     return win
 
 
+def _last_iteration(win) -> int:
+    """Iteration of the newest point of the live loss curve (the worker emits at most 30 steps/s)."""
+    x, _ = win.loss_plot.data("total")
+    return int(x[-1]) if len(x) else 0
+
+
 def measure_stall(win, seconds: float, playback: bool) -> dict:
     """Gaps between the ticks of a 1 ms timer while an attack runs (and the clip plays)."""
     gaps: list[float] = []
@@ -73,18 +79,17 @@ def measure_stall(win, seconds: float, playback: bool) -> dict:
     timer.setInterval(1)
     timer.timeout.connect(tick)
     win.panel.set_params({"iterations": 100_000, "stop_on_success": False})
-    n0 = 0
     win.run_attack()
     _wait(0.5)  # past the start of the attack
     if playback:
         win.playback.play()
-    n0 = win.loss_plot.n_points
+    n0 = _last_iteration(win)
     last[0] = time.perf_counter()
     timer.start()
     _wait(seconds)
     timer.stop()
     win.playback.pause()
-    iterations = win.loss_plot.n_points - n0
+    iterations = _last_iteration(win) - n0
     t_stop = time.perf_counter()
     win.stop_attack()
     while win.attack_running():
@@ -127,10 +132,16 @@ def main(argv=None) -> int:
     p.add_argument("--model", default="mlp", help="demo model attacked during the stall measurement")
     p.add_argument("--seconds", type=float, default=6.0)
     p.add_argument("--frames", type=int, default=600)
+    p.add_argument("--nice", type=int, default=None, help="override MainWindow.WORKER_NICE")
+    p.add_argument("--skip-playback", action="store_true", help="only the stall measurement")
     args = p.parse_args(argv)
     from workbench.app import create_application
 
     app = create_application([sys.argv[0]])
+    if args.nice is not None:
+        from workbench.main_window import MainWindow
+
+        MainWindow.WORKER_NICE = args.nice
     try:
         load = os.getloadavg()[0]
     except OSError:
@@ -146,6 +157,8 @@ def main(argv=None) -> int:
               f"{s['median_ms']:.2f} ms over {s['ticks']} ticks  [target < 50 ms: {ok}]")
         print(f"  stop latency (Stop -> worker finished): {s['stop_ms']:.0f} ms")
     win.close()
+    if args.skip_playback:
+        return 0
     f = measure_playback(app, args.frames)
     ok = "OK" if f["fps"] >= 60 else "BELOW TARGET"
     print(f"3D playback, two skeletons at {f['size'][0]}x{f['size'][1]}: {f['fps']:.0f} fps over "
