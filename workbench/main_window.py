@@ -95,6 +95,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.current_index: int | None = None
         self.runs: dict[tuple, list[RunRecord]] = {}
         self.shown_run: RunRecord | None = None
+        self._comparing = False  # the view shows two runs' adversarial motions (Play A vs B)
         self.device = "cpu"
         self._attack_thread: QtCore.QThread | None = None
         self._attack_worker: AttackWorker | None = None
@@ -841,6 +842,7 @@ class MainWindow(QtWidgets.QMainWindow):
         last = runs[-1] if runs else None
         adv = None if last is None else last.adversarial
         self.view.set_motions(clip, adv, ds.layout.bone_array(), ds.fps)
+        self._comparing = False
         self._set_view_labels(last)
         self.playback.set_fps(ds.fps)
         self.playback.set_length(len(clip))
@@ -967,6 +969,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.panel.set_running(True)
         self.panel.set_progress(0, config.iterations)
         self.result_label.setText(f"Running {config.strategy.upper()} on motion #{i}…")
+        if self._comparing:
+            self._comparing = False
+            self.view.set_motions(ds.motions[i], None, ds.layout.bone_array(), ds.fps)
+            self._set_view_labels(None)
         self.view.set_labels(adversarial="adversarial (optimising…)", caption="")
         self._attack_thread = start_in_thread(worker, (worker.finished, worker.failed))
         self.attack_started.emit()
@@ -1083,8 +1089,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self.shown_run = rec
         if self.dataset is not None and self.current_index is not None \
                 and rec.motion_key == self.motion_key():
-            self.view.set_motions(rec.original, rec.adversarial, self.dataset.layout.bone_array(),
-                                  self.dataset.fps)
+            if self._comparing:  # the view holds two runs: back to original vs adversarial
+                self._comparing = False
+                self.view.set_motions(rec.original, rec.adversarial, self.dataset.layout.bone_array(),
+                                      self.dataset.fps)
+            else:  # keep the user's camera
+                self.view.set_adversarial(rec.adversarial)
             self.view.set_frame(self.playback.frame)
             self._set_view_labels(rec)
         hist = {k: v for k, v in rec.history.items() if k in LOSS_TERMS}
@@ -1190,6 +1200,7 @@ class MainWindow(QtWidgets.QMainWindow):
         a, b = sel
         ds = self.dataset
         self.view.set_motions(a.adversarial, b.adversarial, ds.layout.bone_array(), ds.fps)
+        self._comparing = True
         self.view.set_labels(f"A: run #{a.run_id} ({self._class_name(a.predicted)})",
                              f"B: run #{b.run_id} ({self._class_name(b.predicted)})",
                              "A vs B · heat = distance between the two")

@@ -62,6 +62,7 @@ def test_selecting_a_motion_updates_view_info_and_filter(make_main_window, qtbot
 def test_attack_emits_progress_fills_both_plots_and_finishes(make_main_window, qtbot):
     win = make_main_window()
     steps = []
+    win.view.set_camera_preset("top")
     win.panel.set_params({"iterations": 15, "stop_on_success": False})
     with qtbot.waitSignal(win.attack_finished, timeout=30_000) as blocker:
         win.run_attack()
@@ -81,6 +82,7 @@ def test_attack_emits_progress_fills_both_plots_and_finishes(make_main_window, q
     assert win.view.adversarial.visible()
     np.testing.assert_allclose(win.view.adversarial.joints.pos, rec.adversarial[win.view.frame])
     assert win.panel.run_button.isEnabled()
+    assert win.view.camera()["elevation"] == pytest.approx(90)  # the user's camera is kept
 
 
 def test_stop_cancels_within_an_iteration(make_main_window, qtbot):
