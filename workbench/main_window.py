@@ -289,8 +289,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.results_dock = self._dock("Results", "results", res, Qt.DockWidgetArea.BottomDockWidgetArea)
 
         # --- History dock ---------------------------------------------------------------------------
-        hist = QtWidgets.QWidget()
-        hl = QtWidgets.QVBoxLayout(hist)
+        hist = QtWidgets.QSplitter(Qt.Orientation.Horizontal)
+        left_hist = QtWidgets.QWidget()
+        hl = QtWidgets.QVBoxLayout(left_hist)
+        hl.setContentsMargins(0, 0, 0, 0)
         self.history_table = QtWidgets.QTableWidget(0, 8)
         self.history_table.setHorizontalHeaderLabels(
             ["Run", "Strategy", "w", "α", "β", "Iter.", "Success", "Disp. (mm)"])
@@ -300,7 +302,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.history_table.verticalHeader().hide()
         self.history_table.horizontalHeader().setSectionResizeMode(
             QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
-        self.history_table.horizontalHeader().setStretchLastSection(True)
+        self.history_table.horizontalHeader().setStretchLastSection(False)
         hl.addWidget(self.history_table, 1)
         brow = QtWidgets.QHBoxLayout()
         self.compare_button = QtWidgets.QPushButton("Play A vs B")
@@ -316,7 +318,14 @@ class MainWindow(QtWidgets.QMainWindow):
         self.compare_label = QtWidgets.QLabel("Select one run to show it, two to compare.")
         self.compare_label.setTextFormat(Qt.TextFormat.RichText)
         self.compare_label.setWordWrap(True)
-        hl.addWidget(self.compare_label)
+        self.compare_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        compare_scroll = QtWidgets.QScrollArea()
+        compare_scroll.setWidget(self.compare_label)
+        compare_scroll.setWidgetResizable(True)
+        compare_scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        hist.addWidget(left_hist)
+        hist.addWidget(compare_scroll)
+        hist.setSizes([470, 480])
         self.history_dock = self._dock("Run history", "history", hist, Qt.DockWidgetArea.BottomDockWidgetArea)
 
         # --- Export dock ----------------------------------------------------------------------------
