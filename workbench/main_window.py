@@ -41,7 +41,7 @@ from .session import (
     warm_up,
 )
 from .settings import Settings
-from .worker import AttackWorker, TaskWorker, start_in_thread, stop_thread
+from .worker import AttackWorker, TaskWorker, start_in_thread, stop_all, stop_thread
 
 __all__ = ["MainWindow"]
 
@@ -432,7 +432,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.model_combo.activated.connect(self._on_model_combo)
         self.model_open_button.clicked.connect(self.open_checkpoint_dialog)
         self.device_combo.currentIndexChanged.connect(self._on_device)
-        self.eval_cancel.clicked.connect(lambda: self._cancel_task("model"))
+        self.eval_cancel.clicked.connect(self._cancel_model_job)
         self.panel.run_requested.connect(self.run_attack)
         self.panel.stop_requested.connect(self.stop_attack)
         self.log_check.toggled.connect(self.loss_plot.set_log_scale)
@@ -550,8 +550,6 @@ class MainWindow(QtWidgets.QMainWindow):
                 worker.cancel()
             except RuntimeError:
                 pass
-        if key == "model":
-            self.eval_row.hide()
 
     def busy(self) -> bool:
         """True while a load, an evaluation or an attack runs."""
@@ -732,6 +730,12 @@ class MainWindow(QtWidgets.QMainWindow):
             return lm, probs
 
         self._run_model_job(job, source)
+
+    def _cancel_model_job(self) -> None:
+        self._cancel_task("model")
+        self.eval_row.hide()
+        self._set_model_status(self._model_status_text())
+        self.statusBar().showMessage("Model loading cancelled; the previous model stays", 5000)
 
     def _evaluate_model(self, lm: LoadedModel) -> None:
         ds, device = self.dataset, self.device
@@ -1420,6 +1424,7 @@ class MainWindow(QtWidgets.QMainWindow):
         for key in list(self._tasks):
             thread, worker = self._tasks.pop(key)
             stop_thread(thread, worker, timeout_ms)
+        stop_all(timeout_ms)  # tasks that were replaced while running, too
 
     def closeEvent(self, ev: QtGui.QCloseEvent) -> None:
         self.save_settings()

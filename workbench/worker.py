@@ -23,7 +23,7 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from engine.attack import AttackConfig, SmartAttack, StepReport
 
-__all__ = ["AttackWorker", "Cancelled", "TaskWorker", "reap", "start_in_thread", "stop_thread"]
+__all__ = ["AttackWorker", "Cancelled", "TaskWorker", "reap", "start_in_thread", "stop_all", "stop_thread"]
 
 
 class Cancelled(Exception):
@@ -185,6 +185,16 @@ def reap() -> int:
             keep.append((thread, worker))
     _LIVE[:] = keep
     return len(keep)
+
+
+def stop_all(timeout_ms: int = 30_000) -> bool:
+    """Cancel, quit and wait for every worker thread still running (e.g. replaced tasks); True if all
+    stopped."""
+    ok = True
+    for thread, worker in list(_LIVE):
+        ok = stop_thread(thread, worker, timeout_ms) and ok
+    reap()
+    return ok
 
 
 def start_in_thread(worker: QObject, done_signals, parent: QObject | None = None) -> QThread:

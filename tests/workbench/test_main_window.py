@@ -262,3 +262,27 @@ def test_dropping_a_dataset_file_opens_it_and_remembers_it(make_main_window, qtb
     assert win.settings.recent_files[0] == str(path.resolve())
     assert win.probabilities.shape == (24, 12) and win.current_index == 0
     assert win.recent_menu.actions()[0].text() == str(path.resolve())
+
+
+def test_closing_while_loading_stops_the_loaders(make_main_window, qtbot):
+    from workbench import worker
+
+    win = make_main_window(wait=False)
+    qtbot.waitUntil(lambda: "model" in win._tasks or win.model is not None, timeout=30_000)
+    win.load_model("stgcn")  # a slow evaluation over 720 motions, replacing the first one
+    qtbot.waitUntil(lambda: not win.eval_row.isHidden(), timeout=10_000)
+    t0 = time.monotonic()
+    win.close()
+    assert time.monotonic() - t0 < 20
+    assert worker.reap() == 0  # no worker thread left running
+
+
+def test_cancelling_a_model_evaluation_keeps_the_model(make_main_window, qtbot):
+    win = make_main_window()
+    model = win.model
+    win.load_model("stgcn")
+    assert not win.eval_row.isHidden()
+    win.eval_cancel.click()
+    assert win.eval_row.isHidden() and "model" not in win._tasks
+    qtbot.wait(300)
+    assert win.model is model and win.probabilities is not None
