@@ -63,7 +63,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--screenshot", metavar="FILE.png", default=None,
                    help="start, wait until the demo is loaded and drawn, save the window, exit")
     p.add_argument("--attack", action="store_true",
-                   help="with --screenshot: run an attack on the first motion before saving")
+                   help="with --screenshot: run an attack on the shown motion before saving")
     p.add_argument("--size", default="1600x960", help="with --screenshot: window size (default 1600x960)")
     p.add_argument("--index", type=int, default=0, help="with --screenshot: the motion to show (default 0)")
     p.add_argument("--frame", type=int, default=0, help="with --screenshot: the frame to show (default 0)")
@@ -94,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings.load(args.settings or default_path())
     demo = args.demo or (None if args.dataset else settings.last_demo or "demo")
     window = MainWindow(settings, start_demo=demo)
+    if args.screenshot:
+        window.modal_errors = False  # an error must not wait for a click: it is printed instead
     if args.screenshot:
         w, h = parse_size(args.size)
         window.resize(w, h)

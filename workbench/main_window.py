@@ -61,7 +61,8 @@ class MainWindow(QtWidgets.QMainWindow):
     ``start_demo``: the demo opened at start (None: start empty). Signals for scripts and tests:
     ``dataset_changed(object)``, ``model_changed(object)`` (after evaluation), ``motion_selected(int)``,
     ``attack_started()``, ``attack_finished(object)`` (a RunRecord), ``attack_failed(str)``,
-    ``export_finished(str)``, ``error_shown(str)``, ``ready()`` (the start-up demo and model are loaded).
+    ``export_finished(str)``, ``error_shown(str)``, ``ready()`` (the first dataset and its model are
+    loaded, or failed to load).
     """
 
     dataset_changed = Signal(object)
@@ -119,7 +120,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self._export_timer.timeout.connect(self._export_tick)
         self._export_dialog: QtWidgets.QProgressDialog | None = None
         self._export_path = ""
-        self._starting = start_demo is not None
+        self._starting = True  # until the first dataset (and its model) are in or failed: then ``ready``
+        #: False: errors go to the status bar and ``error_shown`` only (screenshot mode, scripts)
+        self.modal_errors = True
         self._closing = False
 
         self._build()
@@ -505,7 +508,8 @@ class MainWindow(QtWidgets.QMainWindow):
         msg = text if not hint else f"{text}\n\n{hint}"
         self.statusBar().showMessage(f"{title}: {text.splitlines()[0] if text else ''}", 10_000)
         self.error_shown.emit(msg)
-        QtWidgets.QMessageBox.critical(self, title, msg)
+        if self.modal_errors:
+            QtWidgets.QMessageBox.critical(self, title, msg)
 
     # ======================================================================================= tasks
     def _start_task(self, key: str, fn, on_done, on_progress=None, on_fail=None) -> TaskWorker:
@@ -598,7 +602,7 @@ class MainWindow(QtWidgets.QMainWindow):
                         "Check that the file is a motion dataset the workbench reads (our .npz, the SMART "
                         "authors' .npz, ASF/AMC, BVH, NTU .skeleton or ST-GCN .npy + .pkl) and that it is "
                         "not damaged. The dataset that was open is still loaded.")
-        self._starting = False
+        self._start_done()
 
     def open_dataset_dialog(self) -> None:
         path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open dataset", self._last_dir(),
@@ -645,14 +649,19 @@ class MainWindow(QtWidgets.QMainWindow):
                 check_compatible(self.model, ds)
             except ValueError as exc:
                 if demo_name is None:
-                    self.show_error("The model does not fit this dataset", str(exc))
                     self._set_model_status("The model does not fit this dataset: open a checkpoint for it.")
+                    self._start_done()
+                    self.show_error("The model does not fit this dataset", str(exc))
                     return
             else:
                 self._evaluate_model(self.model)
                 return
         if demo_name is not None:
             self.load_model(self._default_demo_model(demo_name))
+        elif self.model is None and Path(self.settings.last_model).is_file():
+            self.load_model(self.settings.last_model)  # the checkpoint used last time, if it fits
+        else:
+            self._start_done()  # nothing more to load
 
     def _default_demo_model(self, demo_name: str) -> str:
         shipped = demo_mod.demo_models(demo_name)
@@ -762,7 +771,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.eval_row.hide()
             self._set_model_status(self._model_status_text())
             self._refresh_model_combo()
-            self._starting = False
+            self._start_done()
             self.show_error("Could not use the model", f"{source}:\n{text}",
                             "Open a checkpoint trained for this dataset's skeleton layout and classes "
                             "(or pick a shipped demo model). The previous model is still loaded.")
@@ -774,7 +783,8 @@ class MainWindow(QtWidgets.QMainWindow):
             self.stop_attack()
         self.model = lm
         self.probabilities = probs
-        if self.demo_name and lm.source in demo_mod.demo_models(self.demo_name):
+        shipped = demo_mod.demo_models(self.demo_name) if self.demo_name else []
+        if lm.source in shipped or Path(lm.source).is_file():
             self.settings.last_model = lm.source
         self._refresh_model_combo()
         self._update_motion_table_predictions()
@@ -783,6 +793,10 @@ class MainWindow(QtWidgets.QMainWindow):
             self._update_motion_info()
             self._show_clean_probabilities()
         self.model_changed.emit(lm)
+        self._start_done()
+
+    def _start_done(self) -> None:
+        """Emit ``ready`` once, when the start-up dataset and its model are in (or failed)."""
         if self._starting:
             self._starting = False
             QtCore.QTimer.singleShot(0, self.ready.emit)
