@@ -206,3 +206,22 @@ def test_settings_round_trip(tmp_path):
     assert len(set(t.recent_files)) == MAX_RECENT
     assert t.geometry == b"\x01\x02\x00geo"
     assert t.last_device == "cuda" and t.playback_speed == pytest.approx(1 / 3)
+
+
+@pytest.mark.gl
+@pytest.mark.slow
+def test_screenshot_mode_saves_the_real_window(tmp_path):
+    """``smart-workbench --screenshot`` as a user runs it (a subprocess on the same X display)."""
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "window.png"
+    env = dict(os.environ, PYQTGRAPH_QT_LIB="PySide6")
+    proc = subprocess.run([sys.executable, "-m", "workbench.app", "--screenshot", str(out), "--size",
+                           "1200x800", "--timeout", "120"], env=env, capture_output=True, text=True,
+                          timeout=180)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    img = iio3.imread(out)
+    assert img.shape[:2] == (800, 1200)
+    assert img[..., :3].std() > 20  # a real window, not a blank frame
