@@ -584,18 +584,24 @@ class MainWindow(QtWidgets.QMainWindow):
 
         def done(ds):
             dlg.reset()
+            dlg.deleteLater()
             self._set_dataset(ds, path, None)
             self.settings.add_recent(path)
             self._refresh_recent()
 
         def failed(text):
             dlg.reset()
+            dlg.deleteLater()
             self._dataset_failed(path, text)
 
         self._start_task("dataset", job, done, on_fail=failed)
-        dlg.canceled.connect(lambda: self._cancel_task("dataset"))
-        dlg.canceled.connect(lambda: self.statusBar().showMessage("Opening cancelled", 5000))
-        self._open_dialog = dlg
+
+        def cancelled():
+            self._cancel_task("dataset")
+            self.statusBar().showMessage("Opening cancelled; the dataset that was open stays", 5000)
+            dlg.deleteLater()
+
+        dlg.canceled.connect(cancelled)
 
     def _dataset_failed(self, what: str, text: str) -> None:
         self.show_error("Could not open the dataset", f"{what}:\n{text}",
@@ -1340,6 +1346,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if self._export_dialog is not None:
             self._export_dialog.canceled.disconnect(self._cancel_export)
             self._export_dialog.reset()
+            self._export_dialog.deleteLater()
             self._export_dialog = None
         if exc is not None:
             self.show_error("Export failed", f"{self._export_path}:\n{exc}",
@@ -1354,6 +1361,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self._export_timer.stop()
         if gen is not None:
             gen.close()
+        if self._export_dialog is not None:
+            self._export_dialog.deleteLater()
         self._export_dialog = None
         self.statusBar().showMessage("Export cancelled", 5000)
 

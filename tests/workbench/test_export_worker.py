@@ -225,3 +225,20 @@ def test_screenshot_mode_saves_the_real_window(tmp_path):
     img = iio3.imread(out)
     assert img.shape[:2] == (800, 1200)
     assert img[..., :3].std() > 20  # a real window, not a blank frame
+
+
+@pytest.mark.gl
+def test_cancelling_a_clip_export_removes_the_partial_file(make_main_window, qtbot, tmp_path):
+    win = make_main_window()
+    _set_export(win, "320x240", fps=30, speed_index=win.export_speed.findData(0.25))
+    out = tmp_path / "long.mp4"
+    win.export("mp4", out)
+    qtbot.waitUntil(lambda: out.exists(), timeout=20_000)
+    finished = []
+    win.export_finished.connect(finished.append)
+    from PySide6 import QtWidgets
+
+    win._export_dialog.findChild(QtWidgets.QPushButton).click()  # the dialog's Cancel button
+    qtbot.wait(100)
+    assert win._export_gen is None and not finished
+    assert not out.exists()
