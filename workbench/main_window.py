@@ -105,7 +105,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self._attack_t0 = 0.0
         self._restart_pending = False
         self._flip_marked = False
-        self._last_prob_update = 0.0
         self._tasks: dict[str, tuple[QtCore.QThread, TaskWorker]] = {}
         self._export_view: SkeletonView | None = None
         self._export_gen = None
@@ -1448,6 +1447,9 @@ class MainWindow(QtWidgets.QMainWindow):
             thread, worker = self._tasks.pop(key)
             stop_thread(thread, worker, timeout_ms)
         stop_all(timeout_ms)  # tasks that were replaced while running, too
+        if self._export_view is not None:  # the hidden export view is a top-level widget
+            self._export_view.deleteLater()
+            self._export_view = None
 
     def closeEvent(self, ev: QtGui.QCloseEvent) -> None:
         self.save_settings()
