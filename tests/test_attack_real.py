@@ -67,11 +67,8 @@ def train_mlp(x, y, lay, epochs=150, seed=0, label_smoothing=0.1):
 @pytest.fixture(scope="module", params=["hdm05", "synthetic"])
 def victim(request):
     if request.param == "hdm05":
-        from conftest import SHARED_DATA
-
-        if not (SHARED_DATA / "hdm05-smart").is_dir():
-            pytest.skip(f"real HDM05 clips absent: {SHARED_DATA / 'hdm05-smart'} (see ../shared/README.md)")
-        x, y = hdm05_clips(SHARED_DATA)
+        data = request.getfixturevalue("shared_data")  # skips with a reason where ../shared/data is absent
+        x, y = hdm05_clips(data)
         lay = HDM
     else:
         x, y, lay = _synthetic_clips()
