@@ -194,6 +194,31 @@ class Attack:
                 p.requires_grad_(flag)
             model.train(was_training)
 
+    def resolve_targets(self, n: int, num_classes: int) -> torch.Tensor:
+        """SA targets from the call or ``config.targets``, checked; ``-1`` for the other strategies."""
+        cfg = self.config
+        t = self.targets_in
+        if t is None and cfg.targets is not None:
+            t = torch.as_tensor(cfg.targets if isinstance(cfg.targets, tuple) else [cfg.targets] * n)
+            if t.shape[0] != n:
+                raise ValueError(f"config.targets has {t.shape[0]} entries for {n} motions")
+        if cfg.strategy != "sa":
+            return torch.full((n,), -1, dtype=torch.long, device=self.device)
+        if t is None:
+            raise ValueError("the specified attack ('sa') needs targets: one class per motion or one for all")
+        t = t.long().to(self.device)
+        bad = (t < 0) | (t >= num_classes)
+        if bad.any():
+            i = int(bad.nonzero()[0])
+            raise ValueError(f"target out of range: motion {i} has target {int(t[i])}, the model has "
+                             f"{num_classes} classes")
+        same = t == self.labels
+        if same.any():
+            i = int(same.nonzero()[0])
+            raise ValueError(f"target equals the clean label for motion {i} (class {int(t[i])}): "
+                             "a specified attack needs a different class")
+        return t
+
     # -- the loop ---------------------------------------------------------------------------------
     def steps(self, motions: Any, labels: Any, targets: Any = None, with_motion: bool = False
               ) -> Iterator[StepReport]:

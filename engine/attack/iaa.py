@@ -69,14 +69,7 @@ class IAAAttack(Attack):
                 logits0 = model(q_all)
             self.check_classes(logits0)
             c = logits0.shape[1]
-            t_all = torch.full((n,), -1, dtype=torch.long, device=self.device)
-            if cfg.strategy == "sa":
-                t = self.targets_in if self.targets_in is not None else cfg.targets
-                if t is None:
-                    raise ValueError("the specified attack ('sa') needs targets")
-                t_all = torch.as_tensor(t if not isinstance(t, int) else [t] * n).long().to(self.device)
-                if ((t_all < 0) | (t_all >= c)).any() or (t_all == y_all).any():
-                    raise ValueError("SA targets must be valid classes different from the clean labels")
+            t_all = self.resolve_targets(n, c)
             iters = cfg.iterations
             out = {"adv": q_all.clone(), "prob": torch.softmax(logits0, 1),
                    "success": torch.zeros(n, dtype=torch.bool, device=self.device),

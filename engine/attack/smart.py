@@ -68,30 +68,6 @@ class SmartAttack(Attack):
         super().__init__(model, layout, config)
         self._out: dict[str, Any] | None = None
 
-    def _targets(self, n: int, num_classes: int) -> torch.Tensor:
-        cfg = self.config
-        t = self.targets_in
-        if t is None and cfg.targets is not None:
-            t = torch.as_tensor(cfg.targets if isinstance(cfg.targets, tuple) else [cfg.targets] * n)
-            if t.shape[0] != n:
-                raise ValueError(f"config.targets has {t.shape[0]} entries for {n} motions")
-        if cfg.strategy != "sa":
-            return torch.full((n,), -1, dtype=torch.long, device=self.device)
-        if t is None:
-            raise ValueError("the specified attack ('sa') needs targets: one class per motion or one for all")
-        t = t.long().to(self.device)
-        bad = (t < 0) | (t >= num_classes)
-        if bad.any():
-            i = int(bad.nonzero()[0])
-            raise ValueError(f"target out of range: motion {i} has target {int(t[i])}, the model has "
-                             f"{num_classes} classes")
-        same = t == self.labels
-        if same.any():
-            i = int(same.nonzero()[0])
-            raise ValueError(f"target equals the clean label for motion {i} (class {int(t[i])}): "
-                             "a specified attack needs a different class")
-        return t
-
     def steps(self, motions: Any, labels: Any, targets: Any = None, with_motion: bool = False
               ) -> Iterator[StepReport]:
         cfg = self.config
@@ -107,7 +83,7 @@ class SmartAttack(Attack):
             c = logits0.shape[1]
             if cfg.strategy == "abn" and cfg.top_n >= c:
                 raise ValueError(f"top_n = {cfg.top_n} leaves no room: the model has only {c} classes")
-            t_all = self._targets(n, c)
+            t_all = self.resolve_targets(n, c)
             _, betas = cfg.perceptual_weights()
             max_order = max(k for k, b in enumerate(betas) if b > 0)
             ops = {"diff": L.difference_operator(q_all.shape[1], max_order, q_all.dtype, self.device)}
