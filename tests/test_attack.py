@@ -157,6 +157,9 @@ def test_optimiser_steps_follow_adam_on_eq2():
         opt.step()
     torch.testing.assert_close(res.adversarial, qh.detach(), atol=1e-6, rtol=1e-5)
     assert res.iterations.tolist() == [5, 5, 5]
+    # the orders with β = 0 are reported (not optimised): jerk and snap deviations are non-zero
+    assert (res.history["l_dyn_3"][1:] > 0).all() and (res.history["l_dyn_4"][1:] > 0).all()
+    assert (res.history["l_dyn_0"][0] == 0).all()
 
 
 # -- batching, stopping, cancelling -------------------------------------------------------------------

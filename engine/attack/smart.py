@@ -37,21 +37,26 @@ def smart_objective(logits: torch.Tensor, q: torch.Tensor, q_hat: torch.Tensor, 
                     q_lengths: torch.Tensor | None = None, operators: dict | None = None
                     ) -> dict[str, torch.Tensor]:
     """Every term of Eq. 2–5 per motion, ``(N,)`` each, for logits Φ(q̂) already computed.
-    ``operators`` ('diff', 'bone') are the precomputed difference and bone matrices."""
+    ``operators`` ('bone': the bone incidence matrix) are precomputed by a caller that loops."""
     operators = operators or {}
     alpha, betas = config.perceptual_weights()
     lc = L.classification_loss(logits, labels, config.strategy, targets=targets, top_n=config.top_n,
                                kind=config.classification_loss, confidence=config.confidence)
-    max_order = max(n for n, b in enumerate(betas) if b > 0)
-    dyn = L.dynamics_losses(q, q_hat, max_order, operators.get("diff"))
-    l_dyn = sum(b * dyn[n] for n, b in enumerate(betas) if b > 0)
+    weighted = [k for k, b in enumerate(betas) if b > 0]
+    dyn = L.dynamics_losses(q, q_hat, MAX_ORDER, weighted)
+    with torch.no_grad():  # the orders with β = 0 are only reported, never differentiated
+        shown = L.dynamics_losses(q, q_hat.detach(), MAX_ORDER, [k for k in range(MAX_ORDER + 1)
+                                                                 if k not in weighted])
+    dyn = [dyn[k] if k in weighted else shown[k] for k in range(MAX_ORDER + 1)]
+    l_dyn = sum(betas[k] * dyn[k] for k in weighted)
     terms = {"Lc": lc, "l_dyn": l_dyn}
     for n in range(MAX_ORDER + 1):
-        terms[f"l_dyn_{n}"] = dyn[n] if n <= max_order else torch.zeros_like(lc)
+        terms[f"l_dyn_{n}"] = dyn[n]
     if alpha < 1.0:
         l_bl = L.bone_length_loss(q, q_hat, bones, q_lengths, operators.get("bone"))
-    else:
-        l_bl = torch.zeros_like(lc)
+    else:  # not in the objective: reported only
+        with torch.no_grad():
+            l_bl = L.bone_length_loss(q, q_hat.detach(), bones, q_lengths, operators.get("bone"))
     terms["l_bl"] = l_bl
     terms["Lp"] = alpha * l_dyn + (1.0 - alpha) * l_bl
     terms["total"] = config.w * lc + (1.0 - config.w) * terms["Lp"]
@@ -84,9 +89,7 @@ class SmartAttack(Attack):
             if cfg.strategy == "abn" and cfg.top_n >= c:
                 raise ValueError(f"top_n = {cfg.top_n} leaves no room: the model has only {c} classes")
             t_all = self.resolve_targets(n, c)
-            _, betas = cfg.perceptual_weights()
-            max_order = max(k for k, b in enumerate(betas) if b > 0)
-            ops = {"diff": L.difference_operator(q_all.shape[1], max_order, q_all.dtype, self.device)}
+            ops = {}
             if bones.numel():
                 ops["bone"] = L.bone_operator(bones, self.layout.num_joints, q_all.dtype, self.device)
             q_len_all = L.bone_lengths(q_all, bones, ops["bone"]) if bones.numel() else None
