@@ -7,6 +7,8 @@ attacked per second against batch size.
 The per-iteration time is the difference between runs of K and 2K iterations divided by K, so
 set-up (the clean forward, allocation) cancels. Uses the shipped demo checkpoints when present,
 otherwise freshly built models of the same kind (the timing does not depend on the weights).
+The last column, one Adam step on a tensor of the batch's size, is a floor no attack iteration can
+go below: on a model cheaper than a few of those (the demo MLP) the ratio is bound to exceed 1.15.
 """
 
 from __future__ import annotations
@@ -51,6 +53,20 @@ def forward_backward_time(model, x: torch.Tensor, reps: int, device: str) -> flo
     return (time.perf_counter() - t0) / reps
 
 
+def adam_step_time(x: torch.Tensor, reps: int, device: str) -> float:
+    """One torch.optim.Adam step on a tensor the size of the batch: a floor for any attack iteration."""
+    p = x.clone().requires_grad_(True)
+    opt = torch.optim.Adam([p], lr=0.005)
+    p.grad = torch.randn_like(p)
+    opt.step()
+    _sync(device)
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        opt.step()
+    _sync(device)
+    return (time.perf_counter() - t0) / reps
+
+
 def attack_time(model, x, y, iters: int, device: str) -> float:
     cfg = AttackConfig(iterations=iters, stop_on_success=False, device=device)
     _sync(device)
@@ -68,7 +84,8 @@ def main() -> None:
     ap.add_argument("--iters", type=int, default=10)
     args = ap.parse_args()
     print(f"device {args.device}, torch {torch.__version__}, threads {torch.get_num_threads()}")
-    print(f"{'model':8} {'batch':>5} {'fwd+bwd ms':>11} {'iter ms':>9} {'ratio':>6} {'motions/s':>10}")
+    print(f"{'model':8} {'batch':>5} {'fwd+bwd ms':>11} {'iter ms':>9} {'ratio':>6} {'motions/s':>10} "
+          f"{'Adam step ms':>13}")
     for name in args.models:
         model = _model(name, args.device)
         for b in args.batches:
@@ -83,9 +100,11 @@ def main() -> None:
             t1 = min(attack_time(model, x, y, k, args.device) for _ in range(3))
             t2 = min(attack_time(model, x, y, 2 * k, args.device) for _ in range(3))
             it = max(t2 - t1, 1e-9) / k
+            adam = min(adam_step_time(x, reps=k, device=args.device) for _ in range(3))
             # motions per second when every motion runs the paper's full 300-iteration budget
             mps = b / (it * 300)
-            print(f"{name:8} {b:5d} {fb * 1e3:11.2f} {it * 1e3:9.2f} {it / fb:6.2f} {mps:10.2f}")
+            print(f"{name:8} {b:5d} {fb * 1e3:11.2f} {it * 1e3:9.2f} {it / fb:6.2f} {mps:10.2f} "
+                  f"{adam * 1e3:13.2f}")
 
 
 if __name__ == "__main__":

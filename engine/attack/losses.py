@@ -60,23 +60,40 @@ def difference_matrix(frames: int, order: int, dtype: torch.dtype = torch.float3
 
 
 def dynamics_losses(q: torch.Tensor, q_hat: torch.Tensor, max_order: int = 4,
-                    orders: list[int] | None = None) -> list[torch.Tensor]:
+                    orders: list[int] | None = None, report: list[int] | tuple[int, ...] = ()
+                    ) -> list[torch.Tensor]:
     """``[l_0, …, l_max_order]`` per motion: the mean over frames of ‖Δⁿqᵢ − Δⁿq̂ᵢ‖², the squared norm
-    over all joints and axes of frame i (Eq. 5). Only the ``orders`` asked for are computed (all by
-    default); the others come back as zeros.
+    over all joints and axes of frame i (Eq. 5). The ``orders`` asked for (all by default) are
+    differentiable; those in ``report`` are computed without gradient (for display); the others
+    come back as zeros.
 
-    Δⁿ is one small matrix product over time (measured faster forwards and backwards than a chain of
-    slices, whose backward passes zero-fill a copy per slice, and far faster than a 1-D convolution).
+    A differentiated Δⁿ is one matrix product over time with every coordinate's trajectory as a
+    row (measured faster forwards and backwards than a chain of slices, whose backward passes
+    zero-fill a copy per slice, and far faster than a 1-D convolution).
     """
     n, t = q.shape[:2]
     d = (q_hat - q).reshape(n, t, -1)  # differences are linear: Δⁿq̂ − Δⁿq = Δⁿ(q̂ − q)
     wanted = range(max_order + 1) if orders is None else orders
     out = [d.new_zeros(n) for _ in range(max_order + 1)]
+    rows = None
     for order in wanted:
         if order > max_order or t - order <= 0:
             continue
-        diff = d if order == 0 else torch.matmul(difference_matrix(t, order, d.dtype, str(d.device)), d)
+        if order == 0:
+            diff = d
+        else:
+            if rows is None:
+                rows = d.transpose(1, 2)  # (N, K, T): a 2-D right operand makes this one GEMM
+            diff = torch.matmul(rows, difference_matrix(t, order, d.dtype, str(d.device)).T)
         out[order] = diff.square().sum(dim=(1, 2)) / (t - order)
+    if report:
+        with torch.no_grad():
+            cur, at = d.detach(), 0
+            for order in sorted(report):
+                if order > max_order or t - order <= 0:
+                    break
+                cur, at = torch.diff(cur, n=order - at, dim=1) if order > at else cur, order
+                out[order] = cur.square().sum(dim=(1, 2)) / (t - order)
     return out
 
 

@@ -43,11 +43,9 @@ def smart_objective(logits: torch.Tensor, q: torch.Tensor, q_hat: torch.Tensor, 
     lc = L.classification_loss(logits, labels, config.strategy, targets=targets, top_n=config.top_n,
                                kind=config.classification_loss, confidence=config.confidence)
     weighted = [k for k, b in enumerate(betas) if b > 0]
-    dyn = L.dynamics_losses(q, q_hat, MAX_ORDER, weighted)
-    with torch.no_grad():  # the orders with β = 0 are only reported, never differentiated
-        shown = L.dynamics_losses(q, q_hat.detach(), MAX_ORDER, [k for k in range(MAX_ORDER + 1)
-                                                                 if k not in weighted])
-    dyn = [dyn[k] if k in weighted else shown[k] for k in range(MAX_ORDER + 1)]
+    # the orders with β = 0 are only reported, never differentiated
+    dyn = L.dynamics_losses(q, q_hat, MAX_ORDER, weighted,
+                            report=[k for k in range(MAX_ORDER + 1) if k not in weighted])
     l_dyn = sum(betas[k] * dyn[k] for k in weighted)
     terms = {"Lc": lc, "l_dyn": l_dyn}
     for n in range(MAX_ORDER + 1):
