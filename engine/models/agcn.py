@@ -51,6 +51,7 @@ from torch import nn
 from ..errors import LayoutMismatchError
 from ..skeleton import Layout
 from . import graph
+from ._blocks import AGCNBackbone, GCNTCNUnit, UnitTCN, bn_init, conv_init, down_block
 from ._registry import register
 
 __all__ = [
@@ -195,32 +196,6 @@ def official_agcn_input(x: torch.Tensor, layout: Layout, num_person: int = 2, pa
 
 # -- network -------------------------------------------------------------------------------------------
 
-def _conv_init(conv: nn.Conv2d) -> None:
-    nn.init.kaiming_normal_(conv.weight, mode="fan_out")
-    if conv.bias is not None:
-        nn.init.zeros_(conv.bias)
-
-
-def _bn_init(bn: nn.BatchNorm2d | nn.BatchNorm1d, scale: float) -> None:
-    nn.init.constant_(bn.weight, scale)
-    nn.init.zeros_(bn.bias)
-
-
-class UnitTCN(nn.Module):
-    """Temporal convolution (k x 1) + BatchNorm (``conv``, ``bn``)."""
-
-    def __init__(self, cin: int, cout: int, kernel_size: int = 9, stride: int = 1) -> None:
-        super().__init__()
-        pad = (kernel_size - 1) // 2
-        self.conv = nn.Conv2d(cin, cout, (kernel_size, 1), padding=(pad, 0), stride=(stride, 1))
-        self.bn = nn.BatchNorm2d(cout)
-        _conv_init(self.conv)
-        _bn_init(self.bn, 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.bn(self.conv(x))
-
-
 class UnitGCN(nn.Module):
     """Adaptive graph convolution: ``A`` (fixed, not saved) + ``PA`` (learned) + attention."""
 
@@ -233,20 +208,15 @@ class UnitGCN(nn.Module):
         self.conv_a = nn.ModuleList(nn.Conv2d(cin, self.inter_c, 1) for _ in range(self.num_subset))
         self.conv_b = nn.ModuleList(nn.Conv2d(cin, self.inter_c, 1) for _ in range(self.num_subset))
         self.conv_d = nn.ModuleList(nn.Conv2d(cin, cout, 1) for _ in range(self.num_subset))
-        if cin != cout:
-            self.down = nn.Sequential(nn.Conv2d(cin, cout, 1), nn.BatchNorm2d(cout))
-            _conv_init(self.down[0])
-            _bn_init(self.down[1], 1)
-        else:
-            self.down = nn.Identity()
+        self.down = down_block(cin, cout)
         self.bn = nn.BatchNorm2d(cout)
         for conv in (*self.conv_a, *self.conv_b):
-            _conv_init(conv)
+            conv_init(conv)
         for conv in self.conv_d:  # the official "conv_branch_init"
             n, k1, k2 = conv.weight.shape[0], conv.weight.shape[1], conv.weight.shape[2]
             nn.init.normal_(conv.weight, 0, math.sqrt(2.0 / (n * k1 * k2 * self.num_subset)))
             nn.init.zeros_(conv.bias)
-        _bn_init(self.bn, 1e-6)
+        bn_init(self.bn, 1e-6)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, c, t, v = x.shape
@@ -262,34 +232,13 @@ class UnitGCN(nn.Module):
         return torch.relu(self.bn(y) + self.down(x))
 
 
-class TCNGCNUnit(nn.Module):
+class TCNGCNUnit(GCNTCNUnit):
     def __init__(self, cin: int, cout: int, a: np.ndarray, stride: int = 1, residual: bool = True) -> None:
-        super().__init__()
-        self.gcn1 = UnitGCN(cin, cout, a)
-        self.tcn1 = UnitTCN(cout, cout, stride=stride)
-        if not residual:
-            self.residual = None
-        elif cin == cout and stride == 1:
-            self.residual = nn.Identity()
-        else:
-            self.residual = UnitTCN(cin, cout, kernel_size=1, stride=stride)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.tcn1(self.gcn1(x))
-        if self.residual is not None:
-            y = y + self.residual(x)
-        return torch.relu(y)
+        super().__init__(UnitGCN(cin, cout, a), UnitTCN(cout, cout, stride=stride), cin, cout, stride,
+                         residual)
 
 
-def _widths(width: int) -> list[tuple[int, int, int]]:
-    if not isinstance(width, int) or width < 8 or width % 8:
-        raise ValueError(f"width must be a multiple of 8 (>= 8), got {width!r}")
-    w = width
-    return [(3, w, 1), (w, w, 1), (w, w, 1), (w, w, 1), (w, 2 * w, 2), (2 * w, 2 * w, 1),
-            (2 * w, 2 * w, 1), (2 * w, 4 * w, 2), (4 * w, 4 * w, 1), (4 * w, 4 * w, 1)]
-
-
-class AGCN(nn.Module):
+class AGCN(AGCNBackbone):
     """One 2s-AGCN stream (``stream='joint'`` or ``'bone'``); see the module docstring."""
 
     def __init__(self, layout: Layout, num_classes: int, stream: str = "joint", preprocess: bool = True,
@@ -308,32 +257,14 @@ class AGCN(nn.Module):
         self.preprocess = preprocess
         self.pad_to = pad_to
         self.num_person = num_person
-        v = layout.num_joints
-        a = graph.spatial_labelling(layout)
-        self.data_bn = nn.BatchNorm1d(num_person * 3 * v)
-        for k, (cin, cout, stride) in enumerate(_widths(width), start=1):
-            setattr(self, f"l{k}", TCNGCNUnit(cin, cout, a, stride=stride, residual=k != 1))
-        self.fc = nn.Linear(4 * width, num_classes)
-        nn.init.normal_(self.fc.weight, 0, math.sqrt(2.0 / num_classes))
-        _bn_init(self.data_bn, 1)
+        self._build_backbone(TCNGCNUnit, graph.spatial_labelling(layout), layout.num_joints, num_classes,
+                             num_person, width)
 
     def prepare(self, x: torch.Tensor) -> torch.Tensor:
         """The official network input ``(N, 3, T', V, M)`` for motions ``(N, T, V, 3)``."""
         check_motion(x, self._layout, "agcn")
         x5 = official_agcn_input(x, self._layout, self.num_person, self.pad_to, self.preprocess)
         return bone_stream(x5, self._layout) if self.stream == "bone" else x5
-
-    def forward_official(self, x: torch.Tensor) -> torch.Tensor:
-        """The official network on its own input ``(N, 3, T, V, M)``."""
-        n, c, t, v, m = x.shape
-        x = x.permute(0, 4, 3, 1, 2).reshape(n, m * v * c, t)
-        x = self.data_bn(x)
-        x = x.view(n, m, v, c, t).permute(0, 1, 3, 4, 2).reshape(n * m, c, t, v)
-        for k in range(1, 11):
-            x = getattr(self, f"l{k}")(x)
-        c_new = x.shape[1]
-        x = x.view(n, m, c_new, -1).mean(3).mean(1)
-        return self.fc(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_official(self.prepare(x))

@@ -34,8 +34,6 @@ packs the bodies (and forms bones), for clean fixed-length data.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -43,8 +41,9 @@ from torch import nn
 
 from ..skeleton import Layout
 from . import graph
+from ._blocks import AGCNBackbone, GCNTCNUnit, bn_init, conv_init, down_block
 from ._registry import register
-from .agcn import _bn_init, _conv_init, _widths, bone_stream, check_motion, pack_bodies
+from .agcn import bone_stream, check_motion, pack_bodies
 
 __all__ = ["CTRGCN", "official_ctrgcn_input"]
 
@@ -109,7 +108,7 @@ class MultiScaleTemporalConv(nn.Module):
         self.branches = nn.ModuleList(branches)
         for mod in self.modules():
             if isinstance(mod, nn.Conv2d):
-                _conv_init(mod)
+                conv_init(mod)
             elif isinstance(mod, nn.BatchNorm2d):
                 nn.init.normal_(mod.weight, 1.0, 0.02)
                 nn.init.zeros_(mod.bias)
@@ -127,7 +126,7 @@ class CTRGC(nn.Module):
         self.conv3 = nn.Conv2d(cin, cout, 1)
         self.conv4 = nn.Conv2d(rel, cout, 1)
         for conv in (self.conv1, self.conv2, self.conv3, self.conv4):
-            _conv_init(conv)
+            conv_init(conv)
 
     def forward(self, x: torch.Tensor, a: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
         x1 = self.conv1(x).mean(-2)
@@ -143,16 +142,11 @@ class UnitGCN(nn.Module):
         super().__init__()
         self.num_subset = a.shape[0]
         self.convs = nn.ModuleList(CTRGC(cin, cout) for _ in range(self.num_subset))
-        if cin != cout:
-            self.down = nn.Sequential(nn.Conv2d(cin, cout, 1), nn.BatchNorm2d(cout))
-            _conv_init(self.down[0])
-            _bn_init(self.down[1], 1)
-        else:
-            self.down = nn.Identity()
+        self.down = down_block(cin, cout)
         self.PA = nn.Parameter(torch.from_numpy(a.astype(np.float32)))
         self.alpha = nn.Parameter(torch.zeros(1))
         self.bn = nn.BatchNorm2d(cout)
-        _bn_init(self.bn, 1e-6)
+        bn_init(self.bn, 1e-6)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = None
@@ -162,39 +156,14 @@ class UnitGCN(nn.Module):
         return torch.relu(self.bn(y) + self.down(x))
 
 
-class UnitTCN(nn.Module):
-    def __init__(self, cin: int, cout: int, kernel_size: int = 1, stride: int = 1) -> None:
-        super().__init__()
-        pad = (kernel_size - 1) // 2
-        self.conv = nn.Conv2d(cin, cout, (kernel_size, 1), padding=(pad, 0), stride=(stride, 1))
-        self.bn = nn.BatchNorm2d(cout)
-        _conv_init(self.conv)
-        _bn_init(self.bn, 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.bn(self.conv(x))
-
-
-class TCNGCNUnit(nn.Module):
+class TCNGCNUnit(GCNTCNUnit):
     def __init__(self, cin: int, cout: int, a: np.ndarray, stride: int = 1, residual: bool = True) -> None:
-        super().__init__()
-        self.gcn1 = UnitGCN(cin, cout, a)
-        self.tcn1 = MultiScaleTemporalConv(cout, cout, kernel_size=5, stride=stride)
-        if not residual:
-            self.residual = None
-        elif cin == cout and stride == 1:
-            self.residual = nn.Identity()
-        else:
-            self.residual = UnitTCN(cin, cout, kernel_size=1, stride=stride)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.tcn1(self.gcn1(x))
-        if self.residual is not None:
-            y = y + self.residual(x)
-        return torch.relu(y)
+        super().__init__(UnitGCN(cin, cout, a),
+                         MultiScaleTemporalConv(cout, cout, kernel_size=5, stride=stride),
+                         cin, cout, stride, residual)
 
 
-class CTRGCN(nn.Module):
+class CTRGCN(AGCNBackbone):
     def __init__(self, layout: Layout, num_classes: int, stream: str = "joint", preprocess: bool = True,
                  window: int = 64, p_interval: float = 0.95, num_person: int = 2, width: int = 64) -> None:
         super().__init__()
@@ -214,14 +183,8 @@ class CTRGCN(nn.Module):
         self.window = window
         self.p_interval = float(p_interval)
         self.num_person = num_person
-        v = layout.num_joints
-        a = graph.spatial_labelling(layout)
-        self.data_bn = nn.BatchNorm1d(num_person * 3 * v)
-        for k, (cin, cout, stride) in enumerate(_widths(width), start=1):
-            setattr(self, f"l{k}", TCNGCNUnit(cin, cout, a, stride=stride, residual=k != 1))
-        self.fc = nn.Linear(4 * width, num_classes)
-        nn.init.normal_(self.fc.weight, 0, math.sqrt(2.0 / num_classes))
-        _bn_init(self.data_bn, 1)
+        self._build_backbone(TCNGCNUnit, graph.spatial_labelling(layout), layout.num_joints, num_classes,
+                             num_person, width)
 
     def prepare(self, x: torch.Tensor) -> torch.Tensor:
         """The official network input ``(N, 3, window, V, M)`` for motions ``(N, T, V, 3)``."""
@@ -229,17 +192,6 @@ class CTRGCN(nn.Module):
         x5 = official_ctrgcn_input(x, self._layout, self.num_person, self.window, self.p_interval,
                                    self.preprocess)
         return bone_stream(x5, self._layout) if self.stream == "bone" else x5
-
-    def forward_official(self, x: torch.Tensor) -> torch.Tensor:
-        n, c, t, v, m = x.shape
-        x = x.permute(0, 4, 3, 1, 2).reshape(n, m * v * c, t)
-        x = self.data_bn(x)
-        x = x.view(n, m, v, c, t).permute(0, 1, 3, 4, 2).reshape(n * m, c, t, v)
-        for k in range(1, 11):
-            x = getattr(self, f"l{k}")(x)
-        c_new = x.shape[1]
-        x = x.view(n, m, c_new, -1).mean(3).mean(1)
-        return self.fc(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_official(self.prepare(x))
