@@ -70,7 +70,7 @@ from ..errors import CheckpointError
 from ..skeleton import Layout
 from . import graph
 from ._registry import register
-from .dgnn import check_common_options, check_motion, pack_two_bodies, pad_frames, pre_normalize
+from .dgnn import check_motion, init_input_options, pack_two_bodies, pad_frames, pre_normalize
 
 __all__ = ["ASGCN", "combine_official"]
 
@@ -299,18 +299,12 @@ class ASGCN(nn.Module):
             raise ValueError(f"asgcn: pad_to must be None or an int > {PRED_FRAMES}, got {pad_to!r}")
         if tau <= 0:
             raise ValueError(f"asgcn: tau must be > 0, got {tau}")
-        check_common_options("asgcn", pad_to, num_person)
-        if preprocess:
-            graph.landmarks(layout)  # raises for a layout without preprocessing landmarks
-        self.lay = layout
-        self.preprocess = bool(preprocess)
-        self.pad_to = pad_to
+        init_input_options(self, "asgcn", layout, preprocess, pad_to, num_person)
         self.lamda_act = float(lamda_act)
         self.aim_frames = int(aim_frames)
         self.aim_sampling = aim_sampling
         self.aim_offset = aim_offset
         self.tau = float(tau)
-        self.num_person = int(num_person)
         v = layout.num_joints
         a = torch.from_numpy(graph.stgcn_spatial(layout, max_hop))
         self.register_buffer("A", a)  # persistent: the official classifier file holds it

@@ -54,7 +54,8 @@ from ._registry import register
 
 __all__ = [
     "DGNN", "align_axes", "bone_stream", "centre_frames", "check_common_options", "check_motion",
-    "fill_null_frames", "motion_stream", "pad_frames", "pack_two_bodies", "pre_normalize",
+    "fill_null_frames", "init_input_options", "motion_stream", "pad_frames", "pack_two_bodies",
+    "pre_normalize",
 ]
 
 DEFAULT_CHANNELS = (64, 64, 64, 64, 128, 128, 128, 256, 256, 256)
@@ -321,6 +322,20 @@ def check_common_options(model: str, pad_to: int | None, num_person: int) -> Non
         raise ValueError(f"{model}: num_person must be an int >= 1, got {num_person!r}")
 
 
+def init_input_options(module: nn.Module, model: str, layout: Layout, preprocess: bool,
+                       pad_to: int | None, num_person: int) -> None:
+    """Check the input options shared by DGNN, MS-G3D and AS-GCN (:func:`check_common_options`; with
+    ``preprocess``, the layout's preprocessing landmarks) and keep them on ``module`` as ``lay``,
+    ``preprocess``, ``pad_to`` and ``num_person``."""
+    check_common_options(model, pad_to, num_person)
+    if preprocess:
+        graph.landmarks(layout)  # raises for a layout without preprocessing landmarks
+    module.lay = layout
+    module.preprocess = bool(preprocess)
+    module.pad_to = pad_to
+    module.num_person = int(num_person)
+
+
 class DGNN(nn.Module):
     """DGNN on motions ``(N, T, V, 3)`` in metres; see the module docstring for the input pipeline.
 
@@ -343,14 +358,8 @@ class DGNN(nn.Module):
             raise ValueError(f"dgnn: channels must be positive widths, got {channels}")
         if stream not in ("spatial", "motion"):
             raise ValueError(f"dgnn: stream must be 'spatial' or 'motion', got {stream!r}")
-        check_common_options("dgnn", pad_to, num_person)
-        if preprocess:
-            graph.landmarks(layout)  # raises for a layout without preprocessing landmarks
-        self.lay = layout
-        self.preprocess = bool(preprocess)
-        self.pad_to = pad_to
+        init_input_options(self, "dgnn", layout, preprocess, pad_to, num_person)
         self.stream = stream
-        self.num_person = int(num_person)
         v = layout.num_joints
         src, tgt = incidence(layout)
         self.data_bn_v = nn.BatchNorm1d(num_person * 3 * v)

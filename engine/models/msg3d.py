@@ -36,7 +36,7 @@ from torch import nn
 from ..skeleton import Layout
 from . import graph
 from ._registry import register
-from .dgnn import check_common_options, check_motion, data_bn_mvc, pack_two_bodies, pre_normalize
+from .dgnn import check_motion, data_bn_mvc, init_input_options, pack_two_bodies, pre_normalize
 
 __all__ = ["MSG3D"]
 
@@ -202,14 +202,8 @@ class MSG3D(nn.Module):
             raise ValueError(f"msg3d: scale counts must be >= 1, got {num_gcn_scales}, {num_g3d_scales}")
         if stream not in ("joint", "bone"):
             raise ValueError(f"msg3d: stream must be 'joint' or 'bone', got {stream!r}")
-        check_common_options("msg3d", pad_to, num_person)
-        if preprocess:
-            graph.landmarks(layout)  # raises for a layout without preprocessing landmarks
-        self.lay = layout
-        self.preprocess = bool(preprocess)
-        self.pad_to = pad_to
+        init_input_options(self, "msg3d", layout, preprocess, pad_to, num_person)
         self.stream = stream
-        self.num_person = int(num_person)
         c1, c2, c3 = width, 2 * width, 4 * width
         v = layout.num_joints
         self.data_bn = nn.BatchNorm1d(num_person * 3 * v)
