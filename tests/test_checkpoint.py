@@ -6,6 +6,7 @@ import warnings
 
 import pytest
 import torch
+from _model_helpers import _one_thread  # noqa: F401  (the module's autouse fixture)
 from torch import nn
 
 from engine import models
@@ -19,14 +20,6 @@ SMALL = {
     "hrnn": {"hidden": (4, 4, 4, 4)},
 }
 OTHER = {"stgcn": "agcn", "agcn": "ctrgcn", "ctrgcn": "stgcn", "hrnn": "stgcn"}
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 def _x(t: int = 12, n: int = 2) -> torch.Tensor:

@@ -3,35 +3,27 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from _model_helpers import (
+    BONES_1BASED,
+    LAYOUTS,
+    REF,
+    _one_thread,  # noqa: F401  (the module's autouse fixture)
+    forward_backward_reaches_input,
+)
 
 from engine import models
 from engine.errors import LayoutMismatchError
 
-REF = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "state_dicts"
-LAYOUTS = ["ntu25", "hdm05_25"]
 SMALL = {
     "stgcn": {"width": 8, "pad_to": 24},
     "agcn": {"width": 8, "pad_to": 24},
     "ctrgcn": {"width": 8, "window": 12},
     "hrnn": {"hidden": (4, 4, 4, 4)},
 }
-# the 2s-AGCN / CTR-GCN bone pairs, 1-based, as listed in the reference README
-BONES_1BASED = [(1, 2), (2, 21), (3, 21), (4, 3), (5, 21), (6, 5), (7, 6), (8, 7), (9, 21), (10, 9),
-                (11, 10), (12, 11), (13, 1), (14, 13), (15, 14), (16, 15), (17, 1), (18, 17), (19, 18),
-                (20, 19), (22, 23), (21, 21), (23, 8), (24, 25), (25, 12)]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 def _take(t: int = 20, n: int = 2, seed: int = 0) -> torch.Tensor:
@@ -47,12 +39,7 @@ def test_forward_backward_reaches_input(name, layout):
     torch.manual_seed(0)
     model = models.create(name, layout, 5, **SMALL[name])
     x = _take(16).requires_grad_(True)
-    y = model(x)
-    assert y.shape == (2, 5) and torch.isfinite(y).all()
-    y[:, 1].sum().backward()
-    assert x.grad is not None and torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
-    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
-    model.eval()
+    forward_backward_reaches_input(model, x)
     with torch.no_grad():
         assert model(x[:1]).shape == (1, 5)
 

@@ -1,0 +1,35 @@
+"""Helpers shared by the model tests (``test_models_a``, ``test_models_b``, ``test_checkpoint``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+REF = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "state_dicts"
+LAYOUTS = ["ntu25", "hdm05_25"]
+# the 2s-AGCN / CTR-GCN bone pairs (bone[v1] = joint[v1] - joint[v2]), 1-based, from the reference README
+BONES_1BASED = [(1, 2), (2, 21), (3, 21), (4, 3), (5, 21), (6, 5), (7, 6), (8, 7), (9, 21), (10, 9),
+                (11, 10), (12, 11), (13, 1), (14, 13), (15, 14), (16, 15), (17, 1), (18, 17), (19, 18),
+                (20, 19), (22, 23), (21, 21), (23, 8), (24, 25), (25, 12)]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """One torch thread for the module (import it into a test module to use it there)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def forward_backward_reaches_input(model: torch.nn.Module, x: torch.Tensor) -> None:
+    """``model(x)`` is finite logits ``(2, 5)`` whose class-1 gradient reaches ``x`` and some
+    parameter; leaves the model in eval mode."""
+    y = model(x)
+    assert y.shape == (2, 5) and torch.isfinite(y).all()
+    y[:, 1].sum().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
+    model.eval()
