@@ -79,6 +79,13 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] == "render":
         return render_main(argv[1:])
     args = _build_parser().parse_args(argv)
+    if not _has_display() and not os.environ.get("QT_QPA_PLATFORM"):
+        print("error: SMART Workbench is a desktop app and found no display (DISPLAY / WAYLAND_DISPLAY "
+              "unset). Run it on a desktop; headless, use `smart-workbench render …` for clips, "
+              "`smart-attack …` for dataset runs, or "
+              "`xvfb-run -a -s '-screen 0 1600x1000x24 +extension GLX +render' smart-workbench "
+              "--screenshot window.png`.", file=sys.stderr)
+        return 2
     app = create_application([sys.argv[0]])
     from widgets.skeleton_view import grab_widget
 
