@@ -19,3 +19,25 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data not available: {SHARED_DATA} is absent (see ../shared/README.md)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def gl_unavailable_reason(qapp) -> str | None:
+    """None when an OpenGL context can be made current (Xvfb + GLX, a desktop); else why not.
+
+    For the widget and workbench tests; PySide6 is imported only when a test asks for it.
+    """
+    from PySide6.QtGui import QOffscreenSurface, QOpenGLContext
+
+    ctx = QOpenGLContext()
+    surface = QOffscreenSurface()
+    surface.create()
+    reason = None
+    if not ctx.create():
+        reason = "cannot create an OpenGL context (QT_QPA_PLATFORM=offscreen has none; run under Xvfb)"
+    elif not ctx.makeCurrent(surface):
+        reason = "cannot make an OpenGL context current"
+    else:
+        ctx.doneCurrent()
+    surface.destroy()
+    return reason

@@ -19,33 +19,11 @@ def joint_names() -> tuple[str, ...]:
     return JOINT_NAMES
 
 
-_GL_STATE: dict[str, str | None] = {}
-
-
-def _gl_unavailable_reason() -> str | None:
-    """None when an OpenGL context can be made current (Xvfb + GLX, a desktop); else why not."""
-    if "reason" not in _GL_STATE:
-        from PySide6.QtGui import QOffscreenSurface, QOpenGLContext
-
-        ctx = QOpenGLContext()
-        surface = QOffscreenSurface()
-        surface.create()
-        reason = None
-        if not ctx.create():
-            reason = "cannot create an OpenGL context (QT_QPA_PLATFORM=offscreen has none; run under Xvfb)"
-        elif not ctx.makeCurrent(surface):
-            reason = "cannot make an OpenGL context current"
-        else:
-            ctx.doneCurrent()
-        surface.destroy()
-        _GL_STATE["reason"] = reason
-    return _GL_STATE["reason"]
-
-
 @pytest.fixture(autouse=True)
 def _skip_gl_without_context(request, qapp):
-    """Tests marked ``gl`` skip, with the reason, where no OpenGL context can be had."""
+    """Tests marked ``gl`` skip, with the reason, where no OpenGL context can be had
+    (``gl_unavailable_reason``, in ``tests/conftest.py``)."""
     if request.node.get_closest_marker("gl") is not None:
-        reason = _gl_unavailable_reason()
+        reason = request.getfixturevalue("gl_unavailable_reason")
         if reason:
             pytest.skip(reason)

@@ -20,34 +20,12 @@ from PySide6.QtCore import Qt  # noqa: E402
 if QtWidgets.QApplication.instance() is None:
     QtCore.QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
 
-_GL_STATE: dict[str, str | None] = {}
-
-
-def _gl_unavailable_reason() -> str | None:
-    if "reason" not in _GL_STATE:
-        from PySide6.QtGui import QOffscreenSurface, QOpenGLContext
-
-        ctx = QOpenGLContext()
-        surface = QOffscreenSurface()
-        surface.create()
-        reason = None
-        if not ctx.create():
-            reason = "cannot create an OpenGL context (QT_QPA_PLATFORM=offscreen has none; run under Xvfb)"
-        elif not ctx.makeCurrent(surface):
-            reason = "cannot make an OpenGL context current"
-        else:
-            ctx.doneCurrent()
-        surface.destroy()
-        _GL_STATE["reason"] = reason
-    return _GL_STATE["reason"]
-
-
 @pytest.fixture(autouse=True)
-def _skip_without_gl(request, qapp):
-    """The main window always holds a GL view: every workbench test needs a context (Xvfb + GLX)."""
-    reason = _gl_unavailable_reason()
-    if reason:
-        pytest.skip(reason)
+def _skip_without_gl(qapp, gl_unavailable_reason):
+    """The main window always holds a GL view: every workbench test needs a context (Xvfb + GLX;
+    ``gl_unavailable_reason`` is in ``tests/conftest.py``)."""
+    if gl_unavailable_reason:
+        pytest.skip(gl_unavailable_reason)
 
 
 @pytest.fixture
