@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+
+from engine.errors import LayoutMismatchError
 
 REF = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "state_dicts"
 LAYOUTS = ["ntu25", "hdm05_25"]
@@ -33,3 +36,30 @@ def forward_backward_reaches_input(model: torch.nn.Module, x: torch.Tensor) -> N
     assert x.grad is not None and torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
     model.eval()
+
+
+def wrong_shapes_are_refused(model: torch.nn.Module) -> None:
+    """An ntu25 model refuses 24 joints and a motion without its batch axis."""
+    with pytest.raises(LayoutMismatchError):
+        model(torch.zeros(1, 10, 24, 3))
+    with pytest.raises(LayoutMismatchError):
+        model(torch.zeros(10, 25, 3))
+
+
+def np_null_frames(s: np.ndarray) -> None:
+    """The reference pre_normalization's null-frame step (README step 3), in place on ``(M, T, V, 3)``."""
+    for p in range(len(s)):
+        person = s[p]
+        if person.sum() == 0:
+            continue
+        if person[0].sum() == 0:
+            keep = person.sum(-1).sum(-1) != 0
+            tmp = person[keep].copy()
+            person[:] = 0
+            person[: len(tmp)] = tmp
+        for f in range(len(person)):
+            if person[f].sum() == 0 and person[f:].sum() == 0:
+                rest = len(person) - f
+                reps = int(np.ceil(rest / f))
+                person[f:] = np.concatenate([person[:f]] * reps, 0)[:rest]
+                break

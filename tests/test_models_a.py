@@ -13,10 +13,11 @@ from _model_helpers import (
     REF,
     _one_thread,  # noqa: F401  (the module's autouse fixture)
     forward_backward_reaches_input,
+    np_null_frames,
+    wrong_shapes_are_refused,
 )
 
 from engine import models
-from engine.errors import LayoutMismatchError
 
 SMALL = {
     "stgcn": {"width": 8, "pad_to": 24},
@@ -60,10 +61,7 @@ def test_agcn_ensemble_is_joint_plus_alpha_bone():
 @pytest.mark.parametrize("name", sorted(SMALL))
 def test_bad_input_and_options_raise(name):
     model = models.create(name, "ntu25", 3, **SMALL[name])
-    with pytest.raises(LayoutMismatchError):
-        model(torch.zeros(1, 10, 24, 3))
-    with pytest.raises(LayoutMismatchError):
-        model(torch.zeros(10, 25, 3))
+    wrong_shapes_are_refused(model)
     bad = {"hidden": (4, 4)} if name == "hrnn" else {"width": 0}
     with pytest.raises(ValueError):
         models.create(name, "ntu25", 3, **bad)
@@ -113,21 +111,7 @@ def _np_agcn(take: np.ndarray, pad_to: int = 300) -> np.ndarray:
     t = take.shape[0]
     s = np.zeros((2, max(pad_to, t), 25, 3), dtype=np.float32)  # M, T, V, C
     s[0, :t] = take
-    for p in range(2):
-        person = s[p]
-        if person.sum() == 0:
-            continue
-        if person[0].sum() == 0:
-            keep = person.sum(-1).sum(-1) != 0
-            tmp = person[keep].copy()
-            person *= 0
-            person[: len(tmp)] = tmp
-        for f in range(len(person)):
-            if person[f].sum() == 0 and person[f:].sum() == 0:
-                rest = len(person) - f
-                reps = int(np.ceil(rest / f))
-                s[p, f:] = np.concatenate([person[0:f] for _ in range(reps)], 0)[:rest]
-                break
+    np_null_frames(s)
     center = s[0][:, 1:2, :].copy()
     for p in range(2):
         if s[p].sum() == 0:
