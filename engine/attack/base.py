@@ -158,6 +158,18 @@ class Attack:
         self.q = q.to(self.device)
         self.labels = y.to(self.device)
         self.targets_in = None if targets is None else _as_index_tensor(targets, n, "targets")
+        torch.manual_seed(getattr(self.config, "seed", 0))
+
+    def evaluate_clean(self, model: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits of the clean motions (checked) and the SA targets (``-1`` for the other strategies)."""
+        with torch.no_grad():
+            logits = model(self.q)
+        self.check_classes(logits)
+        c = logits.shape[1]
+        top_n = getattr(self.config, "top_n", 1)
+        if self.config.strategy == "abn" and top_n >= c:
+            raise ValueError(f"top_n = {top_n} leaves no room: the model has only {c} classes")
+        return logits, self.resolve_targets(self.q.shape[0], c)
 
     def check_classes(self, logits: torch.Tensor) -> None:
         n = self.q.shape[0]

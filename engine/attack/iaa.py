@@ -61,15 +61,10 @@ class IAAAttack(Attack):
               ) -> Iterator[StepReport]:
         cfg = self.config
         self.prepare(motions, labels, targets)
-        torch.manual_seed(cfg.seed)
         q_all, y_all = self.q, self.labels
         n = q_all.shape[0]
         with self.model_mode() as model:
-            with torch.no_grad():
-                logits0 = model(q_all)
-            self.check_classes(logits0)
-            c = logits0.shape[1]
-            t_all = self.resolve_targets(n, c)
+            logits0, t_all = self.evaluate_clean(model)
             iters = cfg.iterations
             out = {"adv": q_all.clone(), "prob": torch.softmax(logits0, 1),
                    "success": torch.zeros(n, dtype=torch.bool, device=self.device),

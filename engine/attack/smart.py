@@ -75,18 +75,11 @@ class SmartAttack(Attack):
               ) -> Iterator[StepReport]:
         cfg = self.config
         self.prepare(motions, labels, targets)
-        torch.manual_seed(cfg.seed)
         q_all, y_all = self.q, self.labels
         n = q_all.shape[0]
         bones = torch.as_tensor(self.layout.bone_array(), device=self.device)
         with self.model_mode() as model:
-            with torch.no_grad():
-                logits0 = model(q_all)
-            self.check_classes(logits0)
-            c = logits0.shape[1]
-            if cfg.strategy == "abn" and cfg.top_n >= c:
-                raise ValueError(f"top_n = {cfg.top_n} leaves no room: the model has only {c} classes")
-            t_all = self.resolve_targets(n, c)
+            logits0, t_all = self.evaluate_clean(model)
             ops = {}
             if bones.numel():
                 ops["bone"] = L.bone_operator(bones, self.layout.num_joints, q_all.dtype, self.device)
