@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from ..attack.config import CLASSIFICATION_LOSSES, PERCEPTUAL
+from ..attack.config import AttackConfig
 from ..errors import WorkbenchError
 
 __all__ = ["BatchConfig", "Strategy", "parse_strategy", "read_toml", "to_toml"]
@@ -87,15 +87,16 @@ class BatchConfig:
     targets: tuple[str, ...] = ()
     transfer: bool = False
     strategies: tuple[str, ...] = ("ab",)
-    top_n: int = 3
-    w: float = 0.4
-    alpha: float = 0.3
-    betas: tuple[float, ...] = (0.6, 0.0, 0.4, 0.0, 0.0)
-    lr: float = 0.005
-    iterations: int = 300
-    perceptual: str = "smart"
-    classification_loss: str = "ce"
-    confidence: float = 0.0
+    # the attack's settings, with the attack's own defaults (the paper's)
+    top_n: int = AttackConfig.top_n
+    w: float = AttackConfig.w
+    alpha: float = AttackConfig.alpha
+    betas: tuple[float, ...] = AttackConfig.betas
+    lr: float = AttackConfig.lr
+    iterations: int = AttackConfig.iterations
+    perceptual: str = AttackConfig.perceptual
+    classification_loss: str = AttackConfig.classification_loss
+    confidence: float = AttackConfig.confidence
     sa_target: int | None = None
     device: str = "cpu"
     batch_size: int = 32
@@ -129,10 +130,11 @@ class BatchConfig:
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool):
                 raise ValueError(f"{name} must be an integer, got {v!r}")
-        if self.top_n < 1:
-            raise ValueError(f"top_n must be >= 1, got {self.top_n}")
-        if self.iterations < 0:
-            raise ValueError(f"iterations must be >= 0, got {self.iterations}")
+        # the attack settings are checked by the attack's own config (top_n, w, alpha, betas, lr,
+        # iterations, perceptual, classification loss, confidence), before any strategy is parsed
+        AttackConfig(top_n=self.top_n, w=self.w, alpha=self.alpha, betas=self.betas, lr=self.lr,
+                     iterations=self.iterations, perceptual=self.perceptual,
+                     classification_loss=self.classification_loss, confidence=self.confidence)
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
         if self.iaa_calibration < 2 or self.iaa_bisections < 1:
@@ -143,17 +145,6 @@ class BatchConfig:
             if st.name in seen:
                 raise ValueError(f"strategy {st.name!r} given twice")
             seen.add(st.name)
-        for name in ("w", "alpha"):
-            v = getattr(self, name)
-            if not (isinstance(v, int | float) and math.isfinite(v) and 0 <= v <= 1):
-                raise ValueError(f"{name} must be in [0, 1], got {v!r}")
-        if not (isinstance(self.lr, int | float) and math.isfinite(self.lr) and self.lr > 0):
-            raise ValueError(f"lr must be > 0, got {self.lr!r}")
-        if self.perceptual not in PERCEPTUAL:
-            raise ValueError(f"perceptual must be one of {PERCEPTUAL}, got {self.perceptual!r}")
-        if self.classification_loss not in CLASSIFICATION_LOSSES:
-            raise ValueError(f"classification_loss must be one of {CLASSIFICATION_LOSSES}, "
-                             f"got {self.classification_loss!r}")
         if self.limit is not None and (not isinstance(self.limit, int) or isinstance(self.limit, bool)
                                        or self.limit < 1):
             raise ValueError(f"limit must be an integer >= 1, got {self.limit!r}")
