@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .skeleton import Layout, resolve
+from .skeleton import Layout, bone_lengths, resolve
 
 __all__ = [
     "bone_length_deviation",
@@ -62,17 +62,12 @@ def per_joint_displacement(original: Any, adversarial: Any) -> np.ndarray:
     return joint_displacement(original, adversarial).mean(axis=1)
 
 
-def _bone_lengths(x: np.ndarray, lay: Layout) -> np.ndarray:
-    b = lay.bone_array()
-    return np.linalg.norm(x[..., b[:, 1], :] - x[..., b[:, 0], :], axis=-1)
-
-
 def bone_length_deviation(original: Any, adversarial: Any, layout: Layout | str) -> dict[str, np.ndarray]:
     """Per motion: mean and max |Bl(q̂) − Bl(q)| over frames and bones (m), and the same relative to
     the original lengths (a fraction)."""
     q, a = _pair(original, adversarial)
     lay = resolve(layout)
-    lq, la = _bone_lengths(q, lay), _bone_lengths(a, lay)
+    lq, la = bone_lengths(q, lay), bone_lengths(a, lay)
     d = np.abs(la - lq)
     rel = d / np.maximum(lq, 1e-6)
     return {"bone_abs_mean": d.mean(axis=(1, 2)), "bone_abs_max": d.max(axis=(1, 2)),

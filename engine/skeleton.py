@@ -21,7 +21,7 @@ import numpy as np
 
 from .errors import LayoutMismatchError
 
-__all__ = ["Layout", "layout", "names", "register", "resolve"]
+__all__ = ["Layout", "bone_lengths", "layout", "names", "register", "resolve"]
 
 
 @dataclass(frozen=True)
@@ -123,6 +123,13 @@ class Layout:
             raise LayoutMismatchError(
                 f"{what} has {shape[-2]} joints but layout {self.name!r} has {self.num_joints}"
             )
+
+
+def bone_lengths(motions: np.ndarray, layout: Layout | str) -> np.ndarray:
+    """Lengths ``(..., E)`` of the layout's bones (``layout.bones`` order) in ``motions`` ``(..., V, 3)``."""
+    b = resolve(layout).bone_array()
+    m = np.asarray(motions)
+    return np.linalg.norm(m[..., b[:, 1], :] - m[..., b[:, 0], :], axis=-1)
 
 
 _LAYOUTS: dict[str, Layout] = {}

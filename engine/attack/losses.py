@@ -34,19 +34,11 @@ __all__ = [
     "bone_lengths",
     "bone_operator",
     "classification_loss",
-    "derivative",
     "difference_matrix",
     "dynamics_losses",
     "goal_reached",
     "logit_gradient_norm",
 ]
-
-
-def derivative(x: torch.Tensor, order: int) -> torch.Tensor:
-    """n-th order forward difference along time of ``(N, T, V, 3)``: ``(N, T-n, V, 3)``."""
-    for _ in range(order):
-        x = x[:, 1:] - x[:, :-1]
-    return x
 
 
 @functools.lru_cache(maxsize=64)

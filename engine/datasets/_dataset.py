@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DatasetError
-from ..skeleton import Layout, resolve
+from ..skeleton import Layout, bone_lengths, resolve
 
 __all__ = ["MotionDataset", "window_take", "face_and_centre", "resample", "bone_lengths", "set_bone_lengths"]
 
@@ -230,14 +230,6 @@ def check_window(window: int | None, stride: int) -> None:
         raise DatasetError(f"window must be a positive number of frames or None, got {window!r}")
     if not isinstance(stride, int | np.integer) or stride < 1:
         raise DatasetError(f"stride must be a positive number of frames, got {stride!r}")
-
-
-def bone_lengths(motions: np.ndarray, layout: Layout | str) -> np.ndarray:
-    """Lengths ``(..., E)`` of the layout's bones (``layout.bones`` order) in ``motions`` ``(..., V, 3)``."""
-    lay = resolve(layout)
-    b = lay.bone_array()
-    m = np.asarray(motions)
-    return np.linalg.norm(m[..., b[:, 1], :] - m[..., b[:, 0], :], axis=-1)
 
 
 def set_bone_lengths(frames: np.ndarray, layout: Layout | str, lengths) -> np.ndarray:
