@@ -41,6 +41,9 @@ class Layout:
     coincident: tuple[tuple[int, ...], ...] = ()
     parts: tuple[tuple[str, tuple[int, ...]], ...] = ()
     description: str = ""
+    hips: tuple[int, int] | None = None
+    shoulders: tuple[int, int] | None = None
+    spine: int | None = None
     bones: tuple[tuple[int, int], ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -76,6 +79,9 @@ class Layout:
         for part, joints in self.parts:
             if any(not 0 <= j < v for j in joints):
                 raise ValueError(f"layout {self.name!r}: part {part!r} has a joint out of range")
+        marks = [*(self.hips or ()), *(self.shoulders or ()), *(() if self.spine is None else (self.spine,))]
+        if any(not 0 <= j < v for j in marks):
+            raise ValueError(f"layout {self.name!r}: a landmark (hips, shoulders, spine) is out of range")
         bones = tuple(
             (p, j)
             for j, p in enumerate(self.parents)
@@ -187,6 +193,9 @@ NTU25 = register(
             ("right_leg", (16, 17, 18, 19)),
         ),
         description="NTU RGB+D / Kinect v2, 25 joints, metres, 30 fps",
+        hips=(12, 16),
+        shoulders=(4, 8),
+        spine=20,
     )
 )
 
@@ -212,6 +221,9 @@ HDM05_25 = register(
             ("right_leg", (5, 6, 7, 8, 9)),
         ),
         description="HDM05/MHAD 25 joints of the SMART preprocessing (ASF selection), 30 fps",
+        hips=(1, 6),
+        shoulders=(15, 20),
+        spine=12,
     )
 )
 
