@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from data_factories import (
@@ -371,3 +373,19 @@ def test_flat_folder_classes_from_motion_names(tmp_path):
     assert mapped.class_names == ["K", "S"]
     with pytest.raises(DatasetError, match="not among the given class names"):
         datasets.load(tmp_path, class_names=["walk"], cache=False)
+
+
+def test_layout_landmarks_survive_save_and_old_files_get_them(tmp_path):
+    """The layout record keeps hips/shoulders/spine; a file written before they existed reads back as
+    the registered layout (with its landmarks), so cached datasets can be faced and centred."""
+    path = datasets.save(_toy(), tmp_path / "toy.npz")
+    assert datasets.load(path).layout.hips == HDM05_25.hips
+    with np.load(path) as z:
+        arrays = {k: z[k] for k in z.files}
+    record = json.loads(str(arrays["layout"]))
+    for k in ("hips", "shoulders", "spine"):
+        del record[k]
+    arrays["layout"] = np.array(json.dumps(record))
+    old = tmp_path / "old.npz"
+    np.savez(old, **arrays)
+    assert datasets.load(old).layout is HDM05_25

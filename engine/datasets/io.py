@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +51,18 @@ def _layout_json(lay: Layout) -> str:
             "coincident": [list(g) for g in lay.coincident],
             "parts": [[p, list(j)] for p, j in lay.parts],
             "description": lay.description,
+            "hips": lay.hips,
+            "shoulders": lay.shoulders,
+            "spine": lay.spine,
         }
     )
+
+
+def _landmark(value, pair: bool):
+    """A landmark read back from the layout record: ``None``, a joint index or a pair of them."""
+    if value is None:
+        return None
+    return tuple(int(j) for j in value) if pair else int(value)
 
 
 def _layout_from_json(text: str, path: Path) -> Layout:
@@ -65,12 +76,17 @@ def _layout_from_json(text: str, path: Path) -> Layout:
             coincident=tuple(tuple(int(j) for j in g) for g in d["coincident"]),
             parts=tuple((str(p), tuple(int(j) for j in js)) for p, js in d["parts"]),
             description=str(d.get("description", "")),
+            hips=_landmark(d.get("hips"), True),
+            shoulders=_landmark(d.get("shoulders"), True),
+            spine=_landmark(d.get("spine"), False),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise DatasetError(f"{path}: layout record not readable ({exc})") from None
     if lay.name in layout_names():
         reg = get_layout(lay.name)
-        if reg == lay:
+        # files written before the landmarks existed lack them: the registered layout supplies them
+        old = "hips" not in d and "shoulders" not in d and "spine" not in d
+        if reg == lay or (old and replace(reg, hips=None, shoulders=None, spine=None) == lay):
             return reg
     return lay
 
