@@ -2,7 +2,8 @@
 
 ``create(name, layout, num_classes, **options)`` builds one, ``names()`` lists them and
 ``load_checkpoint(path) -> (model, metadata)`` loads one. Every recognizer maps motions
-``(N, T, V, 3)`` in metres to logits ``(N, C)``.
+``(N, T, V, 3)`` in metres to logits ``(N, C)``. ``fit(model, dataset)`` (:mod:`.contract`) checks
+that a model and a dataset agree (class names matched by name, layout, fps) and returns the label map.
 """
 
 from . import (
@@ -18,5 +19,7 @@ from . import (
 )
 from ._registry import create, names, register
 from .checkpoint import CheckpointMeta, load_checkpoint, save_checkpoint
+from .contract import ModelDataMismatch, fit, match_classes
 
-__all__ = ["CheckpointMeta", "create", "load_checkpoint", "names", "register", "save_checkpoint"]
+__all__ = ["CheckpointMeta", "ModelDataMismatch", "create", "fit", "load_checkpoint", "match_classes",
+           "names", "register", "save_checkpoint"]

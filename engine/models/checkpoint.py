@@ -46,7 +46,7 @@ import tempfile
 import warnings
 import zipfile
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -78,19 +78,74 @@ KEY_MAPS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
+@dataclass(frozen=True, eq=False)
+class MetaLayout(Layout):
+    """The :class:`Layout` of a checkpoint's metadata; also equal to its name (``meta.layout == "ntu25"``).
+
+    ``meta.layout`` was a string before it became a layout; this keeps code written against the
+    string working (comparisons with the name, ``str(meta.layout)``) while being a full layout.
+    """
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, str):
+            return other == self.name
+        if isinstance(other, Layout):
+            return all(getattr(self, f.name) == getattr(other, f.name) for f in fields(Layout))
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def of(cls, lay: Layout | str) -> MetaLayout:
+        lay = resolve(lay)
+        if isinstance(lay, MetaLayout):
+            return lay
+        return cls(**{f.name: getattr(lay, f.name) for f in fields(Layout) if f.init})
+
+
 @dataclass
 class CheckpointMeta:
+    """What a checkpoint says about its model.
+
+    ``layout`` is a :class:`~engine.skeleton.Layout` (files that stored its name load as the
+    layout of that name; it still compares equal to the name). ``fps`` is the frame rate of the
+    training data; ``options`` the model's build options (including its input normalisation,
+    ``normalize``); ``metrics`` the figures training reached; ``extra`` where the file came from and
+    how it was made (the training command's options under ``"train"``/``"data"``, for official
+    files the steps that changed keys and ``layout_source``).
+    """
+
     model: str
-    layout: str
+    layout: Layout
     class_names: list[str]
     options: dict[str, Any] = field(default_factory=dict)
     fps: float = 30.0
     metrics: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self.layout = MetaLayout.of(self.layout)
+
     @property
     def num_classes(self) -> int:
         return len(self.class_names)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (the layout by name) as stored in a checkpoint file."""
+        return {"model": self.model, "layout": self.layout.name, "class_names": list(self.class_names),
+                "options": dict(self.options), "fps": float(self.fps), "metrics": dict(self.metrics),
+                "extra": dict(self.extra)}
+
+
+def _attach(net: nn.Module, meta: CheckpointMeta, source: Any) -> None:
+    """Give a loaded model the contract's attributes: class names, fps, where it came from."""
+    net.class_names = list(meta.class_names)
+    net.fps = float(meta.fps)
+    net.source_path = str(source)
 
 
 def save_checkpoint(model: nn.Module, path: str | os.PathLike, class_names: list[str],
@@ -107,11 +162,11 @@ def save_checkpoint(model: nn.Module, path: str | os.PathLike, class_names: list
             f"{path}: {len(class_names)} class names for a model with {model.num_classes} classes"
         )
     meta = CheckpointMeta(
-        model=model.model_name, layout=model.layout.name, class_names=list(class_names),
+        model=model.model_name, layout=model.layout, class_names=list(class_names),
         options=dict(getattr(model, "options", {})), fps=float(fps or model.layout.fps),
         metrics=dict(metrics or {}), extra=dict(extra or {}),
     )
-    payload = {"format": FORMAT, "meta": asdict(meta),
+    payload = {"format": FORMAT, "meta": meta.to_dict(),
                "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()}}
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -126,15 +181,53 @@ def save_checkpoint(model: nn.Module, path: str | os.PathLike, class_names: list
     return meta
 
 
-def load_checkpoint(path: str | os.PathLike | Sequence[str | os.PathLike], model: str | None = None,
-                    layout: Layout | str = "ntu25", num_classes: int | None = None,
-                    map_location: str | torch.device = "cpu", probe_frames: int = 64,
-                    **options) -> tuple[nn.Module, CheckpointMeta]:
+def load_checkpoint(path: str | os.PathLike | Sequence[str | os.PathLike],
+                    model: str | nn.Module | None = None, layout: Layout | str | None = None,
+                    num_classes: int | None = None, map_location: str | torch.device = "cpu",
+                    probe_frames: int = 64, **options) -> tuple[nn.Module, CheckpointMeta]:
     """Load a recognizer from our checkpoint, an official state dict (or several) or TorchScript.
 
     See the module docstring. ``model``, ``layout``, ``num_classes`` and ``options`` describe the
     model for files that do not carry metadata; for our own files they must agree with it.
+
+    ``model`` is a registered name, or an ``nn.Module`` built by :func:`engine.models.create`: the
+    architecture to load the weights into (its name, layout and class count must agree with the
+    file; it is returned, loaded and in eval mode). Any other object is refused.
+
+    ``layout`` matters only for files without metadata (official state dicts, TorchScript). The
+    published files are all trained on NTU RGB+D and a state dict does not say which 25-joint
+    skeleton it expects, so ``None`` assumes ``ntu25`` and says so in ``meta.extra["layout_source"]``
+    (``"assumed ntu25 ..."``; ``"given"`` when passed). A file whose input width shows another joint
+    count than 25 requires ``layout=``.
+
+    The returned model carries ``class_names``, ``fps`` and ``source_path`` (for
+    :func:`engine.models.contract.fit`).
     """
+    given: nn.Module | None = None
+    if isinstance(model, nn.Module):
+        given, model = model, getattr(model, "model_name", None)
+        if model is None or not hasattr(given, "layout") or not hasattr(given, "num_classes"):
+            raise CheckpointError(
+                f"{path}: model= got a {type(given).__name__} not built by engine.models.create; "
+                f"pass a model name (one of {names()}) or a module from engine.models.create"
+            )
+        if layout is not None and resolve(layout).name != given.layout.name:
+            raise CheckpointError(f"{path}: layout={resolve(layout).name!r} but the model given is in "
+                                  f"{given.layout.name!r}")
+        layout = given.layout
+        if num_classes is not None and num_classes != given.num_classes:
+            raise CheckpointError(f"{path}: num_classes={num_classes} but the model given has "
+                                  f"{given.num_classes}")
+        num_classes = given.num_classes
+        if options:
+            raise CheckpointError(
+                f"{path}: options {sorted(options)} cannot change a model that is already built"
+            )
+    elif model is not None and not isinstance(model, str):
+        raise CheckpointError(
+            f"{path}: model= must be a model name (one of {names()}) or an nn.Module from "
+            f"engine.models.create, not a {type(model).__name__}"
+        )
     if isinstance(path, (list, tuple)):
         paths = [Path(p) for p in path]
         if not paths:
@@ -142,27 +235,57 @@ def load_checkpoint(path: str | os.PathLike | Sequence[str | os.PathLike], model
         if len(paths) == 1:
             path = paths[0]
         else:
-            return _load_official_parts(paths, model, layout, num_classes, map_location, options)
+            return _load_official_parts(paths, model, layout, num_classes, map_location, options, given)
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
     if _is_torchscript(path):
+        if given is not None:
+            raise CheckpointError(
+                f"{path}: a TorchScript file carries its own module; load it without model="
+            )
         return _load_torchscript(path, layout, num_classes, map_location, probe_frames)
     payload = _read(path, map_location)
     if isinstance(payload, dict) and payload.get("format") == FORMAT:
-        return _load_ours(path, payload, model, num_classes, options)
+        return _load_ours(path, payload, model, num_classes, options, given)
     state = _unwrap(payload, path)
     state, stripped = _strip_prefix(state)
     name = model or _identify(state, path)
     if num_classes is None:
         num_classes = _classes_in(state, name, path)
-    net = _build(name, layout, num_classes, options, path)
+    layout, layout_source = _official_layout(layout, state, name, path)
+    net = given if given is not None else _build(name, layout, num_classes, options, path)
     report: dict[str, Any] = {"source": "official state dict", "files": [str(path)],
-                              "stripped_prefix": stripped}
+                              "stripped_prefix": stripped, "layout_source": layout_source}
     state = _fix_keys(net, name, state, report)
     _load_state(net, state, path)
     net.eval()
-    return net, _official_meta(net, name, options, report)
+    meta = _official_meta(net, name, report)
+    _attach(net, meta, path)
+    return net, meta
+
+
+#: input-width keys of official files: (model, key, channels per joint); the width is C * V (* persons)
+_INPUT_WIDTH_KEYS: tuple[tuple[str, str, int], ...] = (
+    ("stgcn", "data_bn.weight", 3), ("agcn", "data_bn.weight", 3), ("ctrgcn", "data_bn.weight", 3),
+    ("msg3d", "data_bn.weight", 3), ("asgcn", "data_bn.weight", 3), ("dgnn", "data_bn_v.weight", 3),
+)
+
+
+def _official_layout(layout, state: dict, name: str, path) -> tuple[Layout, str]:
+    """The layout of a file without metadata: the one given, else ntu25 when the width allows it."""
+    if layout is not None:
+        return resolve(layout), "given"
+    for model, key, channels in _INPUT_WIDTH_KEYS:
+        if model == name and key in state and state[key].ndim == 1:
+            width = int(state[key].shape[0])
+            if width % (channels * 25):
+                raise CheckpointError(
+                    f"{path}: this {name!r} file's input width {width} is not 25 joints; pass layout= "
+                    f"(one of the registered layouts) to say which skeleton it expects"
+                )
+    return resolve("ntu25"), ("assumed ntu25: the file does not say which skeleton it expects and the "
+                              "published files are NTU RGB+D; pass layout= to choose another")
 
 
 # -- helpers -----------------------------------------------------------------------------------------
@@ -171,7 +294,12 @@ def _read(path: Path, map_location) -> Any:
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unpickling failure is a bad file
-        raise CheckpointError(f"{path}: not a readable checkpoint ({type(exc).__name__}: {exc})") from None
+        # torch's own text (its weights_only advice among it) stays in __cause__, for "details"
+        raise CheckpointError(
+            f"{path}: not a checkpoint we can read -- neither a SMART Workbench checkpoint, nor a PyTorch "
+            f"state dict of plain tensors, nor a TorchScript file (the file may be damaged, or hold "
+            f"pickled Python objects, which we do not load for safety)"
+        ) from exc
 
 
 def _is_torchscript(path: Path) -> bool:
@@ -186,10 +314,10 @@ def _is_torchscript(path: Path) -> bool:
 
 
 def _load_ours(path: Path, payload: dict, model: str | None, num_classes: int | None,
-               options: dict) -> tuple[nn.Module, CheckpointMeta]:
+               options: dict, given: nn.Module | None = None) -> tuple[nn.Module, CheckpointMeta]:
     try:
         meta = CheckpointMeta(**payload["meta"])
-    except (TypeError, KeyError) as exc:
+    except (TypeError, KeyError, ValueError) as exc:
         raise CheckpointError(f"{path}: malformed checkpoint metadata ({exc})") from None
     if model is not None and model != meta.model:
         raise CheckpointError(f"{path}: this is a {meta.model!r} checkpoint, not {model!r}")
@@ -197,15 +325,18 @@ def _load_ours(path: Path, payload: dict, model: str | None, num_classes: int | 
         raise CheckpointError(
             f"{path}: the checkpoint has {meta.num_classes} classes, not the {num_classes} asked for"
         )
-    try:
-        resolve(meta.layout)
-    except ValueError as exc:
-        raise CheckpointError(f"{path}: {exc}") from None
-    opts = {**meta.options, **options}
-    net = _build(meta.model, meta.layout, meta.num_classes, opts, path)
+    if given is not None:
+        if given.layout.name != meta.layout.name:
+            raise CheckpointError(f"{path}: the checkpoint is for layout {meta.layout.name!r}, the model "
+                                  f"given is in {given.layout.name!r}")
+        net = given
+    else:
+        opts = {**meta.options, **options}
+        net = _build(meta.model, meta.layout.name, meta.num_classes, opts, path)
     meta.options = dict(net.options)
     _load_state(net, payload.get("state_dict", {}), path)
     net.eval()
+    _attach(net, meta, path)
     return net, meta
 
 
@@ -306,14 +437,15 @@ def _default_class_names(layout: Layout | str, n: int) -> list[str]:
     return [f"class {i}" for i in range(n)]
 
 
-def _official_meta(net: nn.Module, name: str, options: dict, report: dict) -> CheckpointMeta:
-    return CheckpointMeta(model=name, layout=net.layout.name,
+def _official_meta(net: nn.Module, name: str, report: dict) -> CheckpointMeta:
+    return CheckpointMeta(model=name, layout=net.layout,
                           class_names=_default_class_names(net.layout, net.num_classes),
                           options=dict(net.options), fps=net.layout.fps, extra=report)
 
 
 def _load_official_parts(paths: list[Path], model: str | None, layout, num_classes: int | None,
-                         map_location, options: dict) -> tuple[nn.Module, CheckpointMeta]:
+                         map_location, options: dict, given: nn.Module | None = None
+                         ) -> tuple[nn.Module, CheckpointMeta]:
     states = []
     stripped = False
     for p in paths:
@@ -326,7 +458,8 @@ def _load_official_parts(paths: list[Path], model: str | None, layout, num_class
     name = model or _identify(states[0], paths[0])
     if num_classes is None:
         num_classes = _classes_in(states[0], name, paths[0])
-    net = _build(name, layout, num_classes, options, label)
+    layout, layout_source = _official_layout(layout, states[0], name, paths[0])
+    net = given if given is not None else _build(name, layout, num_classes, options, label)
     parts = tuple(getattr(type(net), "CHECKPOINT_PARTS", ()))
     if len(parts) != len(paths):
         raise CheckpointError(
@@ -334,7 +467,8 @@ def _load_official_parts(paths: list[Path], model: str | None, layout, num_class
             f"{len(parts) or 1} file(s){' ' + str(parts) if parts else ''}"
         )
     report: dict[str, Any] = {"source": "official state dicts", "files": [str(p) for p in paths],
-                              "parts": list(parts), "stripped_prefix": stripped}
+                              "parts": list(parts), "stripped_prefix": stripped,
+                              "layout_source": layout_source}
     merged: dict[str, torch.Tensor] = {}
     for part, st in zip(parts, states, strict=True):
         sub = net.get_submodule(part)  # "" is the model itself
@@ -347,7 +481,9 @@ def _load_official_parts(paths: list[Path], model: str | None, layout, num_class
             merged[prefix + key] = value
     _load_state(net, merged, label)
     net.eval()
-    return net, _official_meta(net, name, options, report)
+    meta = _official_meta(net, name, report)
+    _attach(net, meta, label)
+    return net, meta
 
 
 def _load_state(model: nn.Module, state: dict, path) -> tuple[list, list]:
@@ -395,15 +531,17 @@ class ScriptedRecognizer(nn.Module):
 
 def _load_torchscript(path: Path, layout, num_classes: int | None, map_location,
                       probe_frames: int) -> tuple[nn.Module, CheckpointMeta]:
-    lay = resolve(layout)
+    layout_source = "given" if layout is not None else (
+        "assumed ntu25: a TorchScript file does not say which skeleton it expects; pass layout=")
+    lay = resolve(layout if layout is not None else "ntu25")
     try:
         with warnings.catch_warnings():  # TorchScript is deprecated upstream but is what users bring
             warnings.simplefilter("ignore", DeprecationWarning)
             module = torch.jit.load(str(path), map_location=map_location)
     except Exception as exc:  # noqa: BLE001
         raise CheckpointError(
-            f"{path}: not a loadable TorchScript file ({type(exc).__name__}: {exc})"
-        ) from None
+            f"{path}: a TorchScript archive that cannot be loaded here (made by another PyTorch, or damaged)"
+        ) from exc
     module.eval()
     if num_classes is None:
         try:
@@ -424,7 +562,9 @@ def _load_torchscript(path: Path, layout, num_classes: int | None, map_location,
     net.model_name = "torchscript"
     net.options = {}
     net.eval()
-    meta = CheckpointMeta(model="torchscript", layout=lay.name,
+    meta = CheckpointMeta(model="torchscript", layout=lay,
                           class_names=_default_class_names(lay, num_classes), fps=lay.fps,
-                          extra={"source": "torchscript", "files": [str(path)]})
+                          extra={"source": "torchscript", "files": [str(path)],
+                                 "layout_source": layout_source})
+    _attach(net, meta, path)
     return net, meta
