@@ -28,7 +28,7 @@ from pathlib import Path
 
 from ..errors import DatasetError
 from ._cache import cache_root
-from ._dataset import MotionDataset, bone_lengths, set_bone_lengths
+from ._dataset import MotionDataset, NonFiniteMotionError, bone_lengths, set_bone_lengths
 from .io import _open_npz, load_smart_npz, load_workbench_npz, save
 from .loaders import (
     find_files,
@@ -43,6 +43,7 @@ from .loaders import (
 
 __all__ = [
     "MotionDataset",
+    "NonFiniteMotionError",
     "load",
     "save",
     "formats",

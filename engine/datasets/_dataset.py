@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -10,7 +11,15 @@ import numpy as np
 from ..errors import DatasetError
 from ..skeleton import Layout, bone_lengths, resolve
 
-__all__ = ["MotionDataset", "window_take", "face_and_centre", "resample", "bone_lengths", "set_bone_lengths"]
+__all__ = [
+    "MotionDataset",
+    "NonFiniteMotionError",
+    "window_take",
+    "face_and_centre",
+    "resample",
+    "bone_lengths",
+    "set_bone_lengths",
+]
 
 
 class MotionDataset:
@@ -22,6 +31,9 @@ class MotionDataset:
     frame rate), ``subjects`` (actor / subject / performer id, or ``None``) and ``padded`` (the take
     was shorter than the clip and its last frame is held). ``info`` says how the clips were made
     (window, stride, dropped bodies, skipped files...).
+
+    A motion holding NaN or inf is refused (:class:`NonFiniteMotionError`), naming ``origin`` (the
+    file or folder the motions were read from; else the dataset's name), the motion and its source.
     """
 
     def __init__(
@@ -38,6 +50,7 @@ class MotionDataset:
         padded: Sequence[bool] | np.ndarray | None = None,
         name: str = "",
         info: dict[str, Any] | None = None,
+        origin: str | os.PathLike | None = None,
     ) -> None:
         self.layout = resolve(layout)
         motions = np.asarray(motions, dtype=np.float32)
@@ -81,6 +94,7 @@ class MotionDataset:
         ):
             if len(seq) != n:
                 raise DatasetError(f"dataset {name!r}: {len(seq)} {what} for {n} motions")
+        refuse_non_finite(motions, str(origin) if origin is not None else f"dataset {name!r}", self)
         self.info: dict[str, Any] = dict(info or {})
 
     # -- container protocol ------------------------------------------------------------------------
@@ -155,6 +169,41 @@ class MotionDataset:
 
     def subject_names(self) -> list[str]:
         return sorted({s for s in self.subjects if s is not None})
+
+
+class NonFiniteMotionError(DatasetError):
+    """A motion of a dataset holds NaN or inf: names the file, the motion, its source and the frame."""
+
+
+def refuse_non_finite(motions: np.ndarray, where: str, ds: MotionDataset, chunk: int = 1024) -> None:
+    """Raise :class:`NonFiniteMotionError` if any of ``motions`` ``(N, T, V, 3)`` holds NaN or inf.
+
+    ``where`` names the file; ``ds`` gives the layout's joint names and each motion's source and
+    subject. Checked ``chunk`` motions at a time so that a large dataset needs no full-size mask.
+    """
+    bad: list[int] = []
+    for a in range(0, motions.shape[0], chunk):
+        ok = np.isfinite(motions[a : a + chunk]).reshape(min(chunk, motions.shape[0] - a), -1).all(axis=1)
+        bad.extend(a + int(i) for i in np.flatnonzero(~ok))
+    if not bad:
+        return
+    i = bad[0]
+    t, j = (int(k) for k in np.argwhere(~np.isfinite(motions[i]))[0][:2])
+    src, first = ds.sources[i], int(ds.first_frames[i])
+    take = ""
+    if src and src != where:
+        take = f" (take {src}, from its frame {first})" if first >= 0 else f" (take {src})"
+    if ds.subjects[i] is not None:
+        take += f", subject {ds.subjects[i]},"
+    more = ""
+    if len(bad) > 1:
+        listed = ", ".join(str(k) for k in bad[:8]) + (" ..." if len(bad) > 8 else "")
+        more = f"; {len(bad)} of {motions.shape[0]} motions are ({listed})"
+    raise NonFiniteMotionError(
+        f"{where}: motion {i}{take} is not finite (NaN or inf) at frame {t}, joint {j} "
+        f"({ds.layout.joint_names[j]}){more}; expected finite joint positions. "
+        "Repair or drop these motions at their source (e.g. MotionDataset.subset, then save) and load again"
+    )
 
 
 # -- shared processing ------------------------------------------------------------------------------

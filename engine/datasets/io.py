@@ -4,21 +4,28 @@ from __future__ import annotations
 
 import json
 import os
-import zipfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..errors import DatasetError
+from ..errors import DatasetError, WorkbenchError
 from ..skeleton import Layout
 from ..skeleton import layout as get_layout
 from ..skeleton import names as layout_names
 from ._dataset import MotionDataset
 from ._text import read_text
 
-__all__ = ["save", "load_workbench_npz", "load_smart_npz", "WORKBENCH_FORMAT", "INCHES_PER_UNIT_HDM05"]
+__all__ = [
+    "save",
+    "load_workbench_npz",
+    "load_smart_npz",
+    "open_npy",
+    "unreadable",
+    "WORKBENCH_FORMAT",
+    "INCHES_PER_UNIT_HDM05",
+]
 
 WORKBENCH_FORMAT = "smart-workbench-dataset"
 WORKBENCH_VERSION = 1
@@ -134,16 +141,68 @@ class _NpzArrays(dict):
         return None
 
 
+_MAGIC = {"npz": b"PK\x03\x04", "npy": b"\x93NUMPY"}
+
+
+def unreadable(path: Path, exc: BaseException, kind: str) -> DatasetError:
+    """A :class:`DatasetError` saying in our words why ``path`` (an ``npz`` or ``npy`` ``kind``) could
+    not be read, and what to do; raise it ``from exc`` so the library's text stays in ``__cause__``.
+
+    The library's own message is never repeated: numpy answers a file that is not an array with
+    advice to allow pickles, which must not be followed for a file of unknown origin.
+    """
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError:
+        size, head = -1, b""
+    if isinstance(exc, PermissionError | IsADirectoryError):
+        problem = "cannot be opened (no permission, or not a file)"
+    elif size == 0:
+        problem = "the file is empty (0 bytes)"
+    elif not head.startswith(_MAGIC[kind]):
+        problem = (
+            f"its {size} bytes do not start as a .{kind} file does (another kind of file under a "
+            f".{kind} name, or random data)"
+        )
+    elif isinstance(exc, ValueError) and "pickle" in str(exc):
+        problem = "it holds an array of Python objects (pickled data), never loaded as it could run code"
+    else:
+        problem = f"it is damaged or truncated ({size} bytes; an array in it or its index cannot be read)"
+    return DatasetError(
+        f"{path}: not a readable {kind} file: {problem}; expected arrays written by numpy "
+        f"(a workbench dataset comes from engine.datasets.save). Copy or export the file again"
+    )
+
+
 def _open_npz(path: Path, keys_only: bool = False) -> _NpzArrays:
     try:
         with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:
             if keys_only:
                 return _NpzArrays.fromkeys(z.files)
-            return _NpzArrays({k: z[k] for k in z.files})
+            arrays = _NpzArrays({k: z[k] for k in z.files})
     except FileNotFoundError:
         raise DatasetError(f"{path}: file not found") from None
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise DatasetError(f"{path}: not a readable npz file ({exc})") from None
+    except Exception as exc:  # noqa: BLE001 - zipfile, zlib and numpy raise many kinds on a bad file
+        raise unreadable(path, exc, "npz") from exc
+    odd = [k for k, v in arrays.items() if not isinstance(v, np.ndarray)]
+    if odd:
+        raise DatasetError(
+            f"{path}: not a readable npz file: its entry {odd[0]!r} is not a numpy array (damaged, or "
+            "not written by numpy); expected arrays written by numpy. Copy or export the file again"
+        )
+    return arrays
+
+
+def open_npy(path: Path) -> np.ndarray:
+    """A memory-mapped ``.npy`` array; a bad file raises :class:`DatasetError` in our words."""
+    try:
+        return np.load(path, mmap_mode="r", allow_pickle=False)
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: file not found") from None
+    except Exception as exc:  # noqa: BLE001 - see _open_npz
+        raise unreadable(path, exc, "npy") from exc
 
 
 def load_workbench_npz(path: str | os.PathLike) -> MotionDataset:
@@ -177,11 +236,17 @@ def load_workbench_npz(path: str | os.PathLike) -> MotionDataset:
                 padded=z["padded"] if "padded" in keys else None,
                 name=str(z["name"]) if "name" in keys else path.stem,
                 info=info,
+                origin=path,
             )
-        except (ValueError, KeyError, zipfile.BadZipFile, OSError, EOFError) as exc:
+        except (ValueError, KeyError, OSError, EOFError) as exc:
             if isinstance(exc, DatasetError):
                 raise
-            raise DatasetError(f"{path}: workbench dataset not readable ({exc})") from None
+            if isinstance(exc, WorkbenchError):  # our own words already (e.g. a layout mismatch)
+                raise DatasetError(f"{path}: {exc}") from exc
+            raise DatasetError(
+                f"{path}: a workbench dataset whose records do not fit together "
+                f"({type(exc).__name__}); expected a file written by engine.datasets.save. Save it again"
+            ) from exc
 
 
 def load_smart_npz(
@@ -235,12 +300,15 @@ def load_smart_npz(
             f"{path}: class indices span {classes.min()}..{classes.max()} but {names_src} names "
             f"{len(names)} classes; expected a class-name file that matches"
         )
-    x = clips * std + mean
-    if not np.all(np.isfinite(x)):
-        bad = np.argwhere(~np.isfinite(x))[0]
-        raise DatasetError(f"{path}: clip {bad[0]}, frame {bad[1]} is not finite; expected numbers")
+    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(std))):
+        raise DatasetError(
+            f"{stats_path}: Xmean/Xstd hold NaN or inf; expected the SMART normalisation statistics"
+        )
+    with np.errstate(all="ignore"):
+        x = clips * std + mean
     n, t = clips.shape[:2]
-    motions = (x.reshape(n, t, 25, 3) * metres_per_unit).astype(np.float32)
+    with np.errstate(all="ignore"):
+        motions = (x.reshape(n, t, 25, 3) * metres_per_unit).astype(np.float32)
     return MotionDataset(
         motions,
         classes.astype(np.int64),
@@ -264,4 +332,5 @@ def load_smart_npz(
             "metres_per_unit": metres_per_unit,
             "first_frames": "unknown (-1): the SMART npz keeps no provenance",
         },
+        origin=path,
     )

@@ -20,10 +20,18 @@ import numpy as np
 from ..errors import DatasetError
 from ..skeleton import HDM05_25, HDM05_FROM_ASF31, NTU25, Layout
 from ._cache import cached
-from ._dataset import MotionDataset, check_window, face_and_centre, resample, set_bone_lengths, window_take
+from ._dataset import (
+    MotionDataset,
+    NonFiniteMotionError,
+    check_window,
+    face_and_centre,
+    resample,
+    set_bone_lengths,
+    window_take,
+)
 from .asf import ASF31_NAMES, SMART_ZERO_BONES, amc_positions, asf_beside, parse_amc, parse_asf
 from .bvh import bvh_positions, map_joints_by_name, parse_bvh, select_hdm05_25
-from .io import METRES_PER_UNIT_HDM05
+from .io import METRES_PER_UNIT_HDM05, open_npy
 from .ntu import ntu_class_names, ntu_name_fields, parse_ntu_skeleton, read_label_pkl, select_body_npy
 
 __all__ = [
@@ -909,10 +917,7 @@ def load_ntu_npy(
         )
 
     def build() -> MotionDataset:
-        try:
-            data = np.load(p, mmap_mode="r", allow_pickle=False)
-        except (OSError, ValueError, EOFError) as exc:
-            raise DatasetError(f"{p}: not a readable .npy array ({exc})") from None
+        data = open_npy(p)
         if data.ndim != 5 or data.shape[1] != 3 or data.shape[3] != 25:
             raise DatasetError(f"{p}: array of shape {data.shape}; expected (N, 3, T, 25, M)")
         names, labs = read_label_pkl(lp)
@@ -925,9 +930,15 @@ def load_ntu_npy(
         padded = np.zeros(n, dtype=bool)
         dropped = 0
         for i in range(n):
-            b, length, drop = select_body_npy(np.asarray(data[i]))
-            if not np.all(np.isfinite(b)):
-                raise DatasetError(f"{p}: sample {i} ({names[i]}) holds non-finite values")
+            sample = np.asarray(data[i])
+            if not np.all(np.isfinite(sample)):
+                c, f, j, m = (int(k) for k in np.argwhere(~np.isfinite(sample))[0])
+                raise NonFiniteMotionError(
+                    f"{p}: sample {i} ({names[i]}) holds non-finite values (NaN or inf), first at "
+                    f"frame {f}, joint {j}, body {m}; expected finite joint positions. Repair or drop "
+                    "the sample at its source and load again"
+                )
+            b, length, drop = select_body_npy(sample)
             if length == 0:
                 raise DatasetError(f"{p}: sample {i} ({names[i]}) is all zeros; expected a skeleton")
             if length < t:
