@@ -12,9 +12,11 @@ from torch import nn
 
 from engine import models, skeleton
 from engine.attack import AttackConfig, IAAConfig, SmartAttack, attack, iaa_attack, losses, smart_objective
+from engine.attack.smart import tree_bones
 
 NTU = skeleton.layout("ntu25")
 HDM = skeleton.layout("hdm05_25")
+PAPER = AttackConfig.paper  # the literal protocol: most mechanics below are checked on it
 
 
 def _motions(n=4, t=12, lay=NTU, seed=0, dtype=torch.float32):
@@ -31,6 +33,7 @@ class Linear(nn.Module):
         super().__init__()
         g = torch.Generator().manual_seed(seed)
         self.w = nn.Parameter(torch.randn(t * v * 3, c, generator=g, dtype=dtype) * scale)
+        self.layout = NTU  # what every recognizer carries: the attack's layout defaults to it
 
     def forward(self, x):
         return x.flatten(1) @ self.w
@@ -112,7 +115,9 @@ def _hand_objective(model, q, qh, y, cfg, lay):
     for n in range(5):
         l_dyn = l_dyn + b[n] * ((dq - dqh) ** 2).sum(dim=(2, 3)).mean(dim=1)
         dq, dqh = dq[:, 1:] - dq[:, :-1], dqh[:, 1:] - dqh[:, :-1]
-    bl = lambda x: torch.stack([(x[:, :, c] - x[:, :, p]).norm(dim=-1) for p, c in lay.bones], -1)
+    # Eq. 4's bone vector: every parent-child pair of the tree (zero-length ones included)
+    pairs = [(p, c) for c, p in enumerate(lay.parents) if p >= 0]
+    bl = lambda x: torch.stack([(x[:, :, c] - x[:, :, p]).norm(dim=-1) for p, c in pairs], -1)
     l_bl = ((bl(q) - bl(qh)) ** 2).sum(dim=2).mean(dim=1)
     lp = cfg.alpha * l_dyn + (1 - cfg.alpha) * l_bl
     return cfg.w * lc + (1 - cfg.w) * lp
@@ -123,8 +128,8 @@ def test_objective_gradient_matches_finite_differences():
     q = _motions(2, 6, dtype=torch.float64)
     model = Linear(6, 25, 5, seed=2, dtype=torch.float64)
     y = torch.tensor([1, 3])
-    cfg = AttackConfig(betas=(0.5, 0.1, 0.2, 0.1, 0.1))
-    bones = torch.as_tensor(NTU.bone_array())
+    cfg = PAPER(betas=(0.5, 0.1, 0.2, 0.1, 0.1))
+    bones = torch.as_tensor(tree_bones(NTU))
     qh = (q + 0.01 * torch.randn_like(q)).requires_grad_(True)
     total = smart_objective(model(qh), q, qh, y, bones, cfg)["total"].sum()
     (grad,) = torch.autograd.grad(total, qh)
@@ -147,7 +152,7 @@ def test_optimiser_steps_follow_adam_on_eq2():
     q = _motions(3, 8, dtype=torch.float32, seed=3)
     model = Linear(8, 25, 6, scale=0.05, seed=4)
     y = torch.tensor([0, 2, 5])
-    cfg = AttackConfig(iterations=5, stop_on_success=False, lr=0.01)
+    cfg = PAPER(iterations=5, stop_on_success=False, lr=0.01)
     res = attack(model, q, y, NTU, cfg)
     qh = q.clone().requires_grad_(True)
     opt = torch.optim.Adam([qh], lr=0.01)
@@ -180,7 +185,7 @@ def test_batch_equals_one_at_a_time_and_finished_motions_leave_the_batch():
     with torch.no_grad():
         y = inner(q).argmax(1)
     model = Counting(inner)
-    cfg = AttackConfig(iterations=60, lr=0.01)
+    cfg = PAPER(iterations=60, lr=0.01)
     reports = []
     res = attack(model, q, y, NTU, cfg, callback=lambda r: reports.append(r), with_motion=True)
     assert res.success.all(), res.iterations
@@ -201,22 +206,33 @@ def test_batch_equals_one_at_a_time_and_finished_motions_leave_the_batch():
         torch.testing.assert_close(single.adversarial[0], res.adversarial[i], atol=1e-6, rtol=1e-5)
 
 
-def test_callback_cancels_within_one_iteration():
+def test_cancel_event_stops_within_one_iteration_and_callback_returns_are_ignored():
+    import threading
+
     q = _motions(2, 8)
     model = Linear(8, 25, 4, scale=1e-4)  # tiny gradients: will not finish in 3 iterations
     with torch.no_grad():
         y = model(q).argmax(1)
-    seen = []
+    seen, stop = [], threading.Event()
 
     def cb(report):
         seen.append(report.iteration)
-        return report.iteration >= 3
+        if report.iteration >= 3:
+            stop.set()
+        return True  # e.g. tqdm's update(): must not cancel
 
-    res = attack(model, q, y, NTU, AttackConfig(iterations=200, lr=1e-5), callback=cb)
+    res = attack(model, q, y, config=PAPER(iterations=200, lr=1e-5), callback=cb, cancel=stop)
     assert res.cancelled
     assert seen == [0, 1, 2, 3]
     assert res.iterations.max().item() == 3
     assert res.history["total"].shape == (4, 2)
+    # a truthy callback without an event runs to the end
+    full = attack(model, q, y, config=PAPER(iterations=7, lr=1e-5), callback=lambda r: True)
+    assert not full.cancelled and full.iterations.tolist() == [7, 7]
+    # cancel() on the attack object, from the callback (any thread would do)
+    atk = SmartAttack(model, PAPER(iterations=50, lr=1e-5))
+    res = atk.run(q, y, callback=lambda r: atk.cancel() if r.iteration == 2 else None)
+    assert res.cancelled and res.iterations.max().item() == 2
 
 
 def test_same_seed_same_result_and_model_state_restored():
@@ -224,7 +240,7 @@ def test_same_seed_same_result_and_model_state_restored():
     model = models.create("mlp", NTU, 5, frames=8, hidden=(32,))
     model.train()
     y = torch.tensor([0, 1, 2])
-    cfg = AttackConfig(iterations=20, stop_on_success=False)
+    cfg = AttackConfig(iterations=20)
     r1 = attack(model, q, y, NTU, cfg)
     r2 = attack(model, q, y, NTU, cfg)
     torch.testing.assert_close(r1.adversarial, r2.adversarial, rtol=0, atol=0)
@@ -237,7 +253,7 @@ def test_stop_on_success_false_runs_the_budget_and_judges_the_last_iterate():
     model = Linear(8, 25, 4, scale=0.05, seed=8)
     with torch.no_grad():
         y = model(q).argmax(1)
-    res = attack(model, q, y, NTU, AttackConfig(iterations=40, stop_on_success=False))
+    res = attack(model, q, y, NTU, PAPER(iterations=40, stop_on_success=False))
     assert res.iterations.tolist() == [40, 40, 40]
     with torch.no_grad():
         final = model(res.adversarial).argmax(1)
@@ -250,7 +266,7 @@ def test_saturated_cross_entropy_is_reported_and_margin_loss_overcomes_it():
     model = Linear(8, 25, 4, scale=30.0, seed=10)  # logits in the thousands: p_y == 1.0 in float32
     with torch.no_grad():
         y = model(q).argmax(1)
-    cfg = AttackConfig(iterations=60, lr=0.005, w=0.05)
+    cfg = PAPER(iterations=60, lr=0.005, w=0.05)
     ce = attack(model, q, y, NTU, cfg)
     assert ce.saturated.any() and ce.warnings, "a saturated cross entropy must be reported"
     mg = attack(model, q, y, NTU, cfg.replace(classification_loss="margin"))
@@ -274,12 +290,19 @@ def test_iaa_baseline_respects_its_linf_ball(strategy):
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"w": 1.5}, "w must be in"),
-        ({"alpha": -0.1}, "alpha must be in"),
-        ({"lr": 0.0}, "lr must be > 0"),
+        ({"w": 1.5}, r"w must be a finite number in \[0, 1\]"),
+        ({"alpha": -0.1}, "alpha must be"),
+        ({"lr": 0.0}, r"lr must be a finite number in \(0"),
+        ({"w": True}, "w must be"),
+        ({"iterations": True}, "iterations must be an int"),
+        ({"iterations": 2.5}, "iterations must be an int"),
+        ({"targets": 1.5}, "targets must be"),
+        ({"select": "first"}, "select"),
+        ({"lr_schedule": "step"}, "lr_schedule"),
         ({"iterations": -1}, "iterations"),
         ({"betas": (0, 0, 0, 0, 0)}, "must not all be zero"),
         ({"betas": (1, float("nan"))}, "finite"),
+        ({"betas": 0.5}, "betas must be a sequence"),
         ({"strategy": "xyz"}, "strategy"),
         ({"perceptual": "l3"}, "perceptual"),
         ({"top_n": 0}, "top_n"),
@@ -301,7 +324,7 @@ def test_betas_are_normalised_as_eq5_requires():
 def test_bad_input_raises_clear_errors():
     q = _motions(2, 8)
     model = Linear(8, 25, 4)
-    cfg = AttackConfig(iterations=2)
+    cfg = PAPER(iterations=2)
     bad = q.clone()
     bad[1, 3, 7, 0] = float("nan")
     with pytest.raises(ValueError, match="NaN or inf.*motion 1, frame 3, joint 7"):

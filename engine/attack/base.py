@@ -1,13 +1,17 @@
 """The base of every attack: input checks, model mode and device, the step loop, the result.
 
-A subclass writes only :meth:`Attack.steps`, a generator yielding a :class:`StepReport` per
-iteration; :meth:`Attack.run` iterates it, calls the callback and builds the
-:class:`AttackResult`. The GUI worker and the CLI both use ``steps()`` or ``run()``.
+A subclass writes only ``_iterate``, a generator stepping once per iteration (yielding a
+:class:`StepReport` when asked to report, None otherwise), and ``result``. :meth:`Attack.steps`
+yields the reports (the GUI worker); :meth:`Attack.run` iterates, calls the callback and builds the
+:class:`AttackResult`; calling the attack object returns the adversarial motions. Cancelling is
+explicit: :meth:`Attack.cancel` from any thread, or a ``threading.Event`` passed as ``cancel``;
+the callback's return value is ignored (a progress bar's ``update()`` returns True).
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,7 +54,7 @@ class AttackResult:
     predicted: ``(N,)`` top-1 label at the end; saturated: ``(N,)`` bool, the classification loss
     had (almost) no gradient on this motion for most of its iterations (see ``warnings``);
     history: term name → ``(I+1, N)`` float64 array per iteration, NaN after a motion stopped;
-    cancelled: the run was stopped through the callback.
+    cancelled: the run was stopped (``cancel()`` or the ``cancel`` event) before its end.
     """
 
     adversarial: torch.Tensor
@@ -136,21 +140,39 @@ class Attack:
     filling ``self._state`` (adversarial, success, iterations, …) as they go.
     """
 
-    def __init__(self, model: nn.Module, layout: Layout | str, config: Any) -> None:
+    def __init__(self, model: nn.Module, layout: Layout | str | None, config: Any) -> None:
         if not isinstance(model, nn.Module):
             raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
         self.model = model
+        model_layout = getattr(model, "layout", None)
+        if layout is None:
+            if not isinstance(model_layout, Layout | str):
+                raise ValueError("no skeleton layout: this model carries none (model.layout); pass layout=")
+            layout = model_layout
         self.layout = resolve(layout)
         self.config = config
-        model_layout = getattr(model, "layout", None)
+        self._out: dict[str, Any] | None = None
+        self._cancel = threading.Event()
+        self._cancel_event: Any = None
         if isinstance(model_layout, Layout) and model_layout.name != self.layout.name:
             raise LayoutMismatchError(
                 f"the model was built for layout {model_layout.name!r} ({model_layout.num_joints} joints), "
                 f"the motions are in {self.layout.name!r} ({self.layout.num_joints} joints)"
             )
 
+    # -- cancelling -------------------------------------------------------------------------------
+    def cancel(self) -> None:
+        """Stop the running attack within one iteration (safe from any thread); the result keeps
+        what was found so far (``result.cancelled``)."""
+        self._cancel.set()
+
+    def cancelled(self) -> bool:
+        ev = self._cancel_event
+        return self._cancel.is_set() or (ev is not None and bool(ev.is_set()))
+
     # -- input handling ---------------------------------------------------------------------------
     def prepare(self, motions: Any, labels: Any, targets: Any = None) -> None:
+        self._cancel.clear()
         q = _as_motion_tensor(motions, self.layout)
         n = q.shape[0]
         y = _as_index_tensor(labels, n, "labels")
@@ -232,25 +254,40 @@ class Attack:
         return t
 
     # -- the loop ---------------------------------------------------------------------------------
-    def steps(self, motions: Any, labels: Any, targets: Any = None, with_motion: bool = False
-              ) -> Iterator[StepReport]:
+    def _iterate(self, motions: Any, labels: Any, targets: Any, with_motion: bool, report: bool
+                 ) -> Iterator[StepReport | None]:
         raise NotImplementedError
 
     def result(self) -> AttackResult:
         raise NotImplementedError
 
+    def steps(self, motions: Any, labels: Any, targets: Any = None, with_motion: bool = False
+              ) -> Iterator[StepReport]:
+        """Yield a :class:`StepReport` per iteration (``with_motion``: with the current iterate);
+        :meth:`result` afterwards (or after closing the generator) gives what was found."""
+        return self._iterate(motions, labels, targets, with_motion, True)
+
     def run(self, motions: Any, labels: Any, targets: Any = None,
-            callback: Callable[[StepReport], Any] | None = None, with_motion: bool = False) -> AttackResult:
-        """Iterate :meth:`steps`; a callback returning a true value cancels within one iteration."""
-        cancelled = False
-        gen = self.steps(motions, labels, targets, with_motion=with_motion)
+            callback: Callable[[StepReport], Any] | None = None, with_motion: bool = False,
+            cancel: Any = None) -> AttackResult:
+        """Attack ``motions`` and return the :class:`AttackResult`. ``callback(report)`` is called
+        after every iteration (its return value is ignored); ``cancel`` is an event (anything with
+        ``is_set()``) that stops the run within one iteration, as :meth:`cancel` does."""
+        self._cancel_event = cancel
         try:
-            for report in gen:
-                if callback is not None and callback(report):
-                    cancelled = True
-                    break
+            gen = self._iterate(motions, labels, targets, with_motion, callback is not None)
+            try:
+                for report in gen:
+                    if callback is not None:
+                        callback(report)
+            finally:
+                gen.close()
+            res = self.result()
+            res.cancelled = self.cancelled()
         finally:
-            gen.close()
-        res = self.result()
-        res.cancelled = cancelled
+            self._cancel_event = None
         return res
+
+    def __call__(self, motions: Any, labels: Any, targets: Any = None) -> torch.Tensor:
+        """The adversarial motions ``(N, T, V, 3)`` (``run`` gives the whole result)."""
+        return self.run(motions, labels, targets).adversarial

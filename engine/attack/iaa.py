@@ -2,13 +2,13 @@
 with an L∞ clip of the perturbation, no perceptual term (as in BIM / Fawaz et al.'s IAA).
 
 q̂_{k+1} = clip_{[q−ε, q+ε]}(q̂_k − η·sign(∂Lc/∂q̂_k)), q̂₀ = q, with the same Lc and success tests as
-SMART for each strategy. ε and η are in metres. The paper tunes ε until IAA's success rate matches
-SMART's and then compares perceptually; ``engine.metrics`` gives the numbers to do the same.
+SMART for each strategy. ε and η are in metres and independent of each other. The paper tunes ε
+until IAA's success rate matches SMART's and then compares perceptually; ``engine.metrics`` gives
+the numbers to do the same.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -20,53 +20,54 @@ from torch import nn
 from ..skeleton import Layout
 from . import losses as L
 from .base import Attack, AttackResult, StepReport
-from .config import CLASSIFICATION_LOSSES, STRATEGIES
+from .config import CommonConfig, as_float
 
 
 @dataclass(frozen=True)
-class IAAConfig:
-    strategy: str = "ab"
-    top_n: int = 3
-    targets: int | tuple[int, ...] | None = None
-    epsilon: float = 0.02
-    step: float = 0.002
-    iterations: int = 300
+class IAAConfig(CommonConfig):
+    """Settings of the IAA-style baseline: the fields every attack has (:class:`CommonConfig`; here
+    the literal defaults: cross entropy, stop at the first success) and
+
+    epsilon: the L∞ radius of the perturbation, metres.
+    step: η, the size of each sign-gradient step, metres (not tied to ε).
+    """
+
     stop_on_success: bool = True
     classification_loss: str = "ce"
-    device: str | None = None
-    seed: int = 0
+    confidence: float = 0.0
+    epsilon: float = 0.02
+    step: float = 0.002
 
     def __post_init__(self) -> None:
-        if self.strategy not in STRATEGIES:
-            raise ValueError(f"strategy must be one of {STRATEGIES}, got {self.strategy!r}")
-        if self.classification_loss not in CLASSIFICATION_LOSSES:
-            raise ValueError(f"classification_loss must be one of {CLASSIFICATION_LOSSES}, "
-                             f"got {self.classification_loss!r}")
+        super().__post_init__()
         for name in ("epsilon", "step"):
-            v = getattr(self, name)
-            if not (math.isfinite(v) and v > 0):
-                raise ValueError(f"{name} must be > 0 (metres), got {v!r}")
-        if not isinstance(self.iterations, int) or self.iterations < 0:
-            raise ValueError(f"iterations must be an int >= 0, got {self.iterations!r}")
-        if not isinstance(self.top_n, int) or self.top_n < 1:
-            raise ValueError(f"top_n must be an int >= 1, got {self.top_n!r}")
+            value = as_float(f"{name} (metres)", getattr(self, name), 0.0, lo_open=True)
+            object.__setattr__(self, name, value)
 
 
 class IAAAttack(Attack):
-    def __init__(self, model: nn.Module, layout: Layout | str, config: IAAConfig | None = None) -> None:
-        super().__init__(model, layout, config or IAAConfig())
-        self._out: dict[str, Any] | None = None
+    def __init__(self, model: nn.Module, config: IAAConfig | Layout | str | None = None,
+                 layout: Layout | str | IAAConfig | None = None) -> None:
+        if isinstance(config, Layout | str) or isinstance(layout, IAAConfig):  # (model, layout, config)
+            config, layout = layout, config
+        config = IAAConfig() if config is None else config
+        if not isinstance(config, IAAConfig):
+            raise ValueError(f"config must be an IAAConfig, got {type(config).__name__}")
+        super().__init__(model, layout, config)
 
-    def steps(self, motions: Any, labels: Any, targets: Any = None, with_motion: bool = False
-              ) -> Iterator[StepReport]:
+    def _iterate(self, motions: Any, labels: Any, targets: Any, with_motion: bool, report: bool
+                 ) -> Iterator[StepReport | None]:
         cfg = self.config
         self.prepare(motions, labels, targets)
         q_all, y_all = self.q, self.labels
         n = q_all.shape[0]
         with self.model_mode() as model:
             logits0, t_all = self.evaluate_clean(model)
+            p0_all = torch.softmax(logits0, 1)
+            use_ref = (cfg.strategy == "ab" and cfg.ab_reference == "prediction"
+                       and cfg.classification_loss == "ce")
             iters = cfg.iterations
-            out = {"adv": q_all.clone(), "prob": torch.softmax(logits0, 1),
+            out = {"adv": q_all.clone(), "prob": p0_all.clone(),
                    "success": torch.zeros(n, dtype=torch.bool, device=self.device),
                    "iterations": torch.zeros(n, dtype=torch.long), "flip": torch.full((n,), -1),
                    "history": {k: np.full((iters + 1, n), np.nan) for k in ("total", "Lc")},
@@ -80,7 +81,8 @@ class IAAAttack(Attack):
                 x = adv.requires_grad_(True)
                 logits = model(x)
                 lc = L.classification_loss(logits, y, cfg.strategy, targets=t_arg, top_n=cfg.top_n,
-                                           kind=cfg.classification_loss)
+                                           kind=cfg.classification_loss, confidence=cfg.confidence,
+                                           reference=p0_all[idx] if use_ref else None)
                 with torch.no_grad():
                     goal = L.goal_reached(logits, y, cfg.strategy, targets=t_arg, top_n=cfg.top_n)
                     ic = idx.cpu()
@@ -93,12 +95,15 @@ class IAAAttack(Attack):
                     out["flip"][ic[g & (out["flip"][ic] < 0)]] = it
                     out["iterations"][ic] = it
                     out["last_it"] = it
-                active = np.zeros(n, bool)
-                active[ic.numpy()] = True
-                yield StepReport(it, iters, {k: v[it].copy() for k, v in out["history"].items()},
-                                 out["prob"].cpu().numpy().copy(), out["success"].cpu().numpy().copy(),
-                                 active, out["adv"].cpu().numpy().copy() if with_motion else None)
-                if it == iters:
+                if report:
+                    active = np.zeros(n, bool)
+                    active[ic.numpy()] = True
+                    yield StepReport(it, iters, {k: v[it].copy() for k, v in out["history"].items()},
+                                     out["prob"].cpu().numpy().copy(), out["success"].cpu().numpy().copy(),
+                                     active, out["adv"].cpu().numpy().copy() if with_motion else None)
+                else:
+                    yield None
+                if it == iters or self.cancelled():
                     break
                 (grad,) = torch.autograd.grad(lc.sum(), x)
                 keep = ~goal if cfg.stop_on_success else torch.ones_like(goal)
@@ -125,7 +130,8 @@ class IAAAttack(Attack):
         )
 
 
-def iaa_attack(model: nn.Module, motions: Any, labels: Any, layout: Layout | str,
-               config: IAAConfig | None = None, callback=None, targets: Any = None) -> AttackResult:
+def iaa_attack(model: nn.Module, motions: Any, labels: Any, layout: Layout | str | None = None,
+               config: IAAConfig | None = None, callback=None, targets: Any = None,
+               cancel: Any = None) -> AttackResult:
     """Run the IAA-style baseline; same calling convention as :func:`engine.attack.attack`."""
-    return IAAAttack(model, layout, config).run(motions, labels, targets, callback=callback)
+    return IAAAttack(model, config, layout).run(motions, labels, targets, callback=callback, cancel=cancel)

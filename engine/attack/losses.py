@@ -129,20 +129,26 @@ def _kth_largest_other(logits: torch.Tensor, labels: torch.Tensor, k: int) -> to
 
 def classification_loss(logits: torch.Tensor, labels: torch.Tensor, strategy: str, *,
                         targets: torch.Tensor | None = None, top_n: int = 3, kind: str = "ce",
-                        confidence: float = 0.0) -> torch.Tensor:
+                        confidence: float = 0.0, reference: torch.Tensor | None = None) -> torch.Tensor:
     """Lc per motion, to be minimised.
 
     ``ce`` (the paper):
-      * AB, Eq. 6: −CE(Φ(q), Φ(q̂)) with Φ(q) the one-hot of the clean label (the attacked motions
-        are the correctly classified ones, so clean label = clean prediction) = log softmax(q̂)[y].
+      * AB, Eq. 6: −CE(Φ(q), Φ(q̂)) = Σ_c Φ(q)_c · log softmax(q̂)_c. ``reference`` is Φ(q), the clean
+        prediction ``(N, C)`` as Eq. 6 writes it; None uses the one-hot clean label (the authors'
+        code), which gives log softmax(q̂)[y]. Note: with a soft Φ(q) the gradient
+        ∂Lc/∂logits = Φ(q̂) − Φ(q) is exactly zero at q̂ = q (the cross entropy is minimal there),
+        so an attack that starts at q̂₀ = q, as §3.1 says, does not move (see AttackConfig).
       * ABN, Eq. 7: −Entropy(softmax(q̂)).
       * SA, Eq. 8: CE(one-hot(target), Φ(q̂)) = −log softmax(q̂)[target].
-    ``margin`` (beside the paper; does not saturate on over-confident models), clamped at −κ:
+    ``margin`` (the hinge / C&W form; does not saturate, and stops pushing once the goal holds by κ):
       * AB: z_y − max_{j≠y} z_j.   * ABN: z_y − (N-th largest z_j, j≠y).   * SA: max_{j≠t} z_j − z_t.
+      each clamped at −κ (``confidence``).
     """
     if kind == "ce":
         logp = F.log_softmax(logits, dim=1)
         if strategy == "ab":
+            if reference is not None:
+                return (reference * logp).sum(1)
             return logp.gather(1, labels[:, None])[:, 0]
         if strategy == "abn":
             return (logp.exp() * logp).sum(1)  # = −Entropy
@@ -178,7 +184,8 @@ def goal_reached(logits: torch.Tensor, labels: torch.Tensor, strategy: str, *,
 
 @torch.no_grad()
 def logit_gradient_norm(logits: torch.Tensor, labels: torch.Tensor, strategy: str, *,
-                        targets: torch.Tensor | None = None, kind: str = "ce") -> torch.Tensor:
+                        targets: torch.Tensor | None = None, kind: str = "ce",
+                        reference: torch.Tensor | None = None) -> torch.Tensor:
     """‖∂Lc/∂logits‖ per motion, in closed form from the softmax: how much push Lc still gives.
 
     For cross entropy it is ‖p − e_y‖ (AB, SA with e_t) and ‖p ⊙ (log p + H)‖ (ABN); an
@@ -188,6 +195,8 @@ def logit_gradient_norm(logits: torch.Tensor, labels: torch.Tensor, strategy: st
     if kind == "margin":
         return logits.new_full((logits.shape[0],), 2 ** 0.5)
     p = F.softmax(logits.double(), dim=1)
+    if strategy == "ab" and reference is not None:
+        return (p - reference.double()).norm(dim=1).float()
     if strategy in ("ab", "sa"):
         idx = labels if strategy == "ab" else targets
         g = p.clone()

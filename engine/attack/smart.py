@@ -7,12 +7,23 @@ Where this differs from the SMART authors' public code (the paper is our spec):
 * ``torch.optim.Adam`` on q̂ as §3.1 says — their code takes plain gradient-descent steps;
 * the perceptual loss on motions in metres — theirs is on the normalised network input;
 * ABN maximises the entropy of Φ(q̂) (Eq. 7) and stops when the clean label leaves the top N —
-  their ABN loss is an MSE against zeros and their top-N test never fires.
+  their ABN loss is an MSE against zeros and their top-N test never fires;
+* Eq. 6's Φ(q) is the clean prediction (``ab_reference='prediction'``) — their code uses the
+  one-hot label (``'label'``);
+* l_bl runs over every bone of the kinematic tree as Eq. 4's bone vector does, the zero-length
+  ones between coincident joints included.
+
+What the paper leaves open and the natural preset chooses (see :class:`AttackConfig`): the hinge
+form of Lc, the whole budget, the successful iterate with the lowest Lp, an annealed learning rate
+and coincident joints moved together. ``AttackConfig.paper()`` is the literal protocol.
 
 Batching: N motions are attacked at once; the objective is the sum of per-motion objectives, so
 under Adam's element-wise update the motions are independent. A motion that reaches its goal
-(with ``stop_on_success``) is frozen and leaves the computed batch: its parameters and its Adam
-moments are sliced out, so no further forward pass touches it.
+(with ``stop_on_success``) is frozen: its result is kept and it leaves the computed batch (its
+parameters and Adam moments sliced out) at the next check — every iteration on the CPU, every
+``CHECK_EVERY`` iterations on a GPU, so that the loop does not wait on the device each step.
+Per-iteration values stay on the device and reach the host once per iteration only when someone
+asks for :class:`StepReport` s (:meth:`SmartAttack.steps`, or a callback), in one transfer.
 """
 
 from __future__ import annotations
@@ -30,18 +41,38 @@ from .base import Attack, AttackResult, StepReport
 from .config import MAX_ORDER, AttackConfig
 
 TERMS = ("total", "Lc", "Lp", "l_dyn", *(f"l_dyn_{n}" for n in range(MAX_ORDER + 1)), "l_bl")
+RECORDED = (*TERMS, "lc_grad_norm")
+CHECK_EVERY = 10  # iterations between the checks that need the host, on a GPU
+
+
+def tree_bones(lay: Layout) -> np.ndarray:
+    """Every (parent, child) pair of the kinematic tree, ``(V−1, 2)``: Eq. 4's bone vector."""
+    return np.asarray([(p, j) for j, p in enumerate(lay.parents) if p >= 0], dtype=np.int64).reshape(-1, 2)
+
+
+def coincident_representatives(lay: Layout) -> np.ndarray | None:
+    """``rep[j]``: the joint whose displacement joint ``j`` copies (itself, or its coincident group's
+    first joint); None when the layout has no coincident joints."""
+    if not lay.coincident:
+        return None
+    rep = np.arange(lay.num_joints)
+    for group in lay.coincident:
+        rep[list(group)] = min(group)
+    return rep
 
 
 def smart_objective(logits: torch.Tensor, q: torch.Tensor, q_hat: torch.Tensor, labels: torch.Tensor,
                     bones: torch.Tensor, config: AttackConfig, targets: torch.Tensor | None = None,
-                    q_lengths: torch.Tensor | None = None, operators: dict | None = None
-                    ) -> dict[str, torch.Tensor]:
+                    q_lengths: torch.Tensor | None = None, operators: dict | None = None,
+                    reference: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
     """Every term of Eq. 2–5 per motion, ``(N,)`` each, for logits Φ(q̂) already computed.
-    ``operators`` ('bone': the bone incidence matrix) are precomputed by a caller that loops."""
+    ``operators`` ('bone': the bone incidence matrix) are precomputed by a caller that loops;
+    ``reference`` is Eq. 6's Φ(q) (None: the one-hot label)."""
     operators = operators or {}
     alpha, betas = config.perceptual_weights()
     lc = L.classification_loss(logits, labels, config.strategy, targets=targets, top_n=config.top_n,
-                               kind=config.classification_loss, confidence=config.confidence)
+                               kind=config.classification_loss, confidence=config.confidence,
+                               reference=reference)
     weighted = [k for k, b in enumerate(betas) if b > 0]
     # the orders with β = 0 are only reported, never differentiated
     dyn = L.dynamics_losses(q, q_hat, MAX_ORDER, weighted,
@@ -62,99 +93,173 @@ def smart_objective(logits: torch.Tensor, q: torch.Tensor, q_hat: torch.Tensor, 
 
 
 class SmartAttack(Attack):
-    """The SMART attack. ``SmartAttack(model, layout, config).run(motions, labels)``."""
+    """The SMART attack.
 
-    def __init__(self, model: nn.Module, layout: Layout | str, config: AttackConfig | None = None) -> None:
-        config = config or AttackConfig()
+    ``SmartAttack(model, config)(x, y)`` returns the adversarial motions (torchattacks' habit);
+    ``.run(x, y)`` the whole :class:`AttackResult`; ``.steps(x, y)`` yields a :class:`StepReport`
+    per iteration (the GUI's worker). ``.cancel()`` (from any thread) stops within one iteration.
+    The layout defaults to ``model.layout``.
+    """
+
+    def __init__(self, model: nn.Module, config: AttackConfig | Layout | str | None = None,
+                 layout: Layout | str | AttackConfig | None = None) -> None:
+        if isinstance(config, Layout | str) or isinstance(layout, AttackConfig):  # (model, layout, config)
+            config, layout = layout, config
+        config = AttackConfig() if config is None else config
         if not isinstance(config, AttackConfig):
             raise ValueError(f"config must be an AttackConfig, got {type(config).__name__}")
         super().__init__(model, layout, config)
-        self._out: dict[str, Any] | None = None
 
-    def steps(self, motions: Any, labels: Any, targets: Any = None, with_motion: bool = False
-              ) -> Iterator[StepReport]:
+    def _iterate(self, motions: Any, labels: Any, targets: Any, with_motion: bool, report: bool
+                 ) -> Iterator[StepReport | None]:
         cfg = self.config
         self.prepare(motions, labels, targets)
-        q_all, y_all = self.q, self.labels
+        q_all, y_all, dev = self.q, self.labels, self.device
         n = q_all.shape[0]
-        bones = torch.as_tensor(self.layout.bone_array(), device=self.device)
+        bones = torch.as_tensor(tree_bones(self.layout), device=dev)
+        rep_np = coincident_representatives(self.layout) if cfg.tie_coincident else None
+        check_every = 1 if (report or dev.type == "cpu") else CHECK_EVERY
         with self.model_mode() as model:
             logits0, t_all = self.evaluate_clean(model)
+            p0_all = torch.softmax(logits0, 1)
+            ref_all = p0_all if (cfg.strategy == "ab" and cfg.ab_reference == "prediction"
+                                 and cfg.classification_loss == "ce") else None
             ops = {}
             if bones.numel():
-                ops["bone"] = L.bone_operator(bones, self.layout.num_joints, q_all.dtype, self.device)
+                ops["bone"] = L.bone_operator(bones, self.layout.num_joints, q_all.dtype, dev)
             q_len_all = L.bone_lengths(q_all, bones, ops["bone"]) if bones.numel() else None
             iters = cfg.iterations
+            hist = torch.full((iters + 1, len(RECORDED), n), float("nan"), device=dev)
             out = {
-                "adv": q_all.clone(),
-                "prob": torch.softmax(logits0, 1),
-                "success": torch.zeros(n, dtype=torch.bool, device=self.device),
-                "iterations": torch.zeros(n, dtype=torch.long),
-                "flip": torch.full((n,), -1, dtype=torch.long),
-                "sat_count": torch.zeros(n, dtype=torch.long),
-                "history": {k: np.full((iters + 1, n), np.nan) for k in (*TERMS, "lc_grad_norm")},
-                "targets": t_all, "q": q_all, "labels": y_all, "last_it": 0,
+                "adv": q_all.clone(), "prob": p0_all.clone(),
+                "success": torch.zeros(n, dtype=torch.bool, device=dev),
+                "best": q_all.clone(), "best_prob": p0_all.clone(),
+                "best_lp": torch.full((n,), float("inf"), device=dev),
+                "iterations": torch.zeros(n, dtype=torch.long, device=dev),
+                "flip": torch.full((n,), -1, dtype=torch.long, device=dev),
+                "sat_count": torch.zeros(n, dtype=torch.long, device=dev),
+                "history": hist, "targets": t_all, "q": q_all, "labels": y_all, "last_it": 0,
             }
             self._out = out
-            idx = torch.arange(n, device=self.device)  # motions still being optimised
+            if report:
+                host = {"prob": p0_all.cpu().numpy().copy(), "success": np.zeros(n, bool),
+                        "adv": q_all.cpu().numpy().copy() if with_motion else None}
+            rep = None if rep_np is None else torch.as_tensor(rep_np, device=dev)
+            offset_all = None if rep is None else q_all - q_all[:, :, rep]
+            idx = torch.arange(n, device=dev)  # motions in the computed batch
+            live = torch.ones(n, dtype=torch.bool, device=dev)  # … of which still being optimised
             adv = q_all.clone().requires_grad_(True)
-            opt = torch.optim.Adam([adv], lr=cfg.lr)
-            q, y, t, q_len = q_all, y_all, t_all, q_len_all
-            t_arg = t if cfg.strategy == "sa" else None
+            opt = torch.optim.Adam([adv], lr=cfg.lr, eps=cfg.adam_eps)
+            q, y, t, q_len, ref, offset = q_all, y_all, t_all, q_len_all, ref_all, offset_all
             for it in range(iters + 1):
-                logits = model(adv)
-                terms = smart_objective(logits, q, adv, y, bones, cfg, t_arg, q_len, ops)
+                x = adv if rep is None else adv[:, :, rep] + offset  # tied joints copy their group's move
+                logits = model(x)
+                t_arg = t if cfg.strategy == "sa" else None
+                terms = smart_objective(logits, q, x, y, bones, cfg, t_arg, q_len, ops, ref)
                 with torch.no_grad():
                     prob = torch.softmax(logits, 1)
                     goal = L.goal_reached(logits, y, cfg.strategy, targets=t_arg, top_n=cfg.top_n)
                     gnorm = L.logit_gradient_norm(logits, y, cfg.strategy, targets=t_arg,
-                                                  kind=cfg.classification_loss)
-                    idx_cpu = idx.cpu()
-                    hist = out["history"]
-                    values = torch.stack([terms[k].detach() for k in TERMS] + [gnorm]).cpu().numpy()
-                    for row, k in enumerate((*TERMS, "lc_grad_norm")):
-                        hist[k][it, idx_cpu.numpy()] = values[row]
-                    out["adv"][idx] = adv.detach()
-                    out["prob"][idx] = prob
-                    out["success"][idx] = goal
-                    goal_cpu = goal.cpu()
-                    newly = goal_cpu & (out["flip"][idx_cpu] < 0)
-                    out["flip"][idx_cpu[newly]] = it
-                    out["iterations"][idx_cpu] = it
-                    out["sat_count"][idx_cpu] += ((gnorm.cpu() < cfg.saturation_tol) & ~goal_cpu).long()
+                                                  kind=cfg.classification_loss, reference=ref)
+                    values = torch.stack([terms[k].detach() for k in TERMS] + [gnorm])
+                    hist[it, :, idx] = torch.where(live, values, values.new_tensor(float("nan")))
+                    lv = live[:, None]
+                    m4 = live[:, None, None, None]
+                    out["adv"][idx] = torch.where(m4, x.detach(), out["adv"][idx])
+                    out["prob"][idx] = torch.where(lv, prob, out["prob"][idx])
+                    out["success"][idx] = torch.where(live, goal, out["success"][idx])
+                    out["iterations"][idx] = torch.where(live, it, out["iterations"][idx])
+                    flip = out["flip"][idx]
+                    out["flip"][idx] = torch.where(live & goal & (flip < 0), it, flip)
+                    out["sat_count"][idx] += (live & (gnorm < cfg.saturation_tol) & ~goal).long()
+                    lp = terms["Lp"].detach()
+                    better = live & goal & (lp < out["best_lp"][idx])
+                    out["best_lp"][idx] = torch.where(better, lp, out["best_lp"][idx])
+                    out["best"][idx] = torch.where(better[:, None, None, None], x.detach(), out["best"][idx])
+                    out["best_prob"][idx] = torch.where(better[:, None], prob, out["best_prob"][idx])
                     out["last_it"] = it
-                active = torch.zeros(n, dtype=torch.bool)
-                active[idx_cpu] = True
-                yield StepReport(
-                    iteration=it, total_iterations=iters,
-                    losses={k: _masked(hist[k][it], active) for k in TERMS},
-                    probabilities=out["prob"].detach().cpu().numpy().copy(),
-                    success=out["success"].cpu().numpy().copy(), active=active.numpy(),
-                    adversarial=out["adv"].detach().cpu().numpy().copy() if with_motion else None,
-                )
-                if it == iters:
+                    if cfg.stop_on_success:
+                        live = live & ~goal
+                if report:
+                    yield self._report(it, iters, idx, values, prob, goal, x, live, host, with_motion)
+                else:
+                    yield None
+                if it == iters or self.cancelled():
                     break
-                keep = ~goal if cfg.stop_on_success else torch.ones_like(goal)
-                if not bool(keep.any()):
+                check = it % check_every == 0 or it == iters - 1
+                if check and not bool(live.any()):
                     break
                 opt.zero_grad(set_to_none=True)
                 terms["total"].sum().backward()
-                if not bool(keep.all()):
+                if check and not bool(live.all()):
                     # finished motions leave the batch: slice the parameter, its gradient and Adam's moments
+                    keep = live
                     grad = adv.grad[keep]
                     adv, opt = _shrink(adv, opt, keep)
                     adv.grad = grad
-                    idx, q, y, t = idx[keep], q[keep], y[keep], t[keep]
-                    t_arg = t if cfg.strategy == "sa" else None
+                    idx, q, y, t, live = idx[keep], q[keep], y[keep], t[keep], live[keep]
                     q_len = None if q_len is None else q_len[keep]
+                    ref = None if ref is None else ref[keep]
+                    offset = None if offset is None else offset[keep]
+                for group in opt.param_groups:
+                    group["lr"] = cfg.learning_rate(it)
                 opt.step()
+
+    def _report(self, it: int, iters: int, idx: torch.Tensor, values: torch.Tensor, prob: torch.Tensor,
+                goal: torch.Tensor, x: torch.Tensor, live: torch.Tensor, host: dict, with_motion: bool
+                ) -> StepReport:
+        """One StepReport from one device→host transfer of this iteration's values."""
+        k, m, c = len(TERMS), idx.shape[0], prob.shape[1]
+        parts = [values[:k].reshape(-1).float(), prob.reshape(-1).float(), goal.float(), live.float(),
+                 idx.float()]
+        if with_motion:
+            parts.append(x.detach().reshape(-1).float())
+        flat = torch.cat(parts).cpu().numpy()
+        at = 0
+        vals = flat[at:at + k * m].reshape(k, m)
+        at += k * m
+        pr = flat[at:at + m * c].reshape(m, c)
+        at += m * c
+        g, lv = flat[at:at + m] > 0.5, flat[at + m:at + 2 * m] > 0.5
+        ids = flat[at + 2 * m:at + 3 * m].astype(np.int64)
+        at += 3 * m
+        n = host["prob"].shape[0]
+        # a motion is reported with this iteration's values until (and including) the one it stopped at
+        was_live = np.zeros(n, bool)
+        was_live[ids] = True
+        stopped_now = ids[~lv & g] if self.config.stop_on_success else ids[:0]
+        active = np.zeros(n, bool)
+        active[ids[lv]] = True
+        active[stopped_now] = True
+        rows = np.isin(ids, np.nonzero(active)[0])
+        losses = np.full((k, n), np.nan)
+        losses[:, ids[rows]] = vals[:, rows]
+        host["prob"][ids[rows]] = pr[rows]
+        host["success"][ids[rows]] = g[rows]
+        if with_motion:
+            motion = flat[at:].reshape(m, *x.shape[1:])
+            host["adv"][ids[rows]] = motion[rows]
+        return StepReport(
+            iteration=it, total_iterations=iters,
+            losses={name: losses[i] for i, name in enumerate(TERMS)},
+            probabilities=host["prob"].copy(), success=host["success"].copy(), active=active,
+            adversarial=host["adv"].copy() if with_motion else None,
+        )
 
     def result(self) -> AttackResult:
         out = self._out
         if out is None:
             raise RuntimeError("the attack has not run")
-        it_done = out["iterations"].clamp_min(1).float()
-        saturated = (out["sat_count"].float() / it_done > 0.5) & ~out["success"].cpu()
+        cfg = self.config
+        it_done = out["iterations"].cpu().clamp_min(1).float()
+        success = out["success"].cpu()
+        adv, prob = out["adv"], out["prob"]
+        if cfg.select == "best":
+            found = torch.isfinite(out["best_lp"])
+            adv = torch.where(found[:, None, None, None], out["best"], adv)
+            prob = torch.where(found[:, None], out["best_prob"], prob)
+            success = success | found.cpu()
+        saturated = (out["sat_count"].cpu().float() / it_done > 0.5) & ~success
         warnings = []
         if saturated.any():
             ids = saturated.nonzero()[:, 0].tolist()
@@ -163,21 +268,16 @@ class SmartAttack(Attack):
                 "confident that ∂Lc/∂logits vanished and the perceptual loss won; try "
                 "classification_loss='margin' or a larger w"
             )
-        prob = out["prob"].detach().cpu()
+        hist = out["history"][: out["last_it"] + 1].cpu().double().numpy()
+        prob = prob.detach().cpu()
         return AttackResult(
-            adversarial=out["adv"].detach().cpu(), original=out["q"].detach().cpu(),
-            labels=out["labels"].cpu(), targets=out["targets"].cpu(), success=out["success"].cpu(),
-            iterations=out["iterations"].clone(), flip_iteration=out["flip"].clone(), probabilities=prob,
+            adversarial=adv.detach().cpu(), original=out["q"].detach().cpu(),
+            labels=out["labels"].cpu(), targets=out["targets"].cpu(), success=success,
+            iterations=out["iterations"].cpu(), flip_iteration=out["flip"].cpu(), probabilities=prob,
             predicted=prob.argmax(1), saturated=saturated,
-            history={k: v[: out["last_it"] + 1].copy() for k, v in out["history"].items()},
+            history={k: hist[:, i, :].copy() for i, k in enumerate(RECORDED)},
             config=self.config, warnings=warnings,
         )
-
-
-def _masked(values: np.ndarray, active: torch.Tensor) -> np.ndarray:
-    v = values.copy()
-    v[~active.numpy()] = np.nan
-    return v
 
 
 def _shrink(adv: torch.Tensor, opt: torch.optim.Adam, keep: torch.Tensor):
