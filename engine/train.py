@@ -27,7 +27,15 @@ axis through its mean root position by a random angle in +-``rotate_deg`` degree
 its floor point by a factor in 1 +- ``scale``. It keeps bone-length ratios and leaves labels valid.
 
 **Normalisation.** A model with ``mean`` and ``std`` buffers of shape ``(V, 3)`` (the MLP) gets them
-from the training set (per joint and axis, over clips and frames) before training starts.
+from the training set (per joint and axis, over clips and frames) before training starts, measured
+after the model's input normalisation (:mod:`engine.models.normalize`) where it has one.
+
+**The trained model** carries ``class_names`` and ``fps`` afterwards (as a loaded checkpoint does),
+so :func:`engine.models.fit` works on it at once.
+
+**Progress.** ``progress=True`` shows a tqdm bar per run (batches of all epochs, with loss,
+accuracy and validation figures; it nests, logs cleanly and works in notebooks); the ``callback``
+gets the same figures as :class:`TrainProgress` (the GUI's progress widgets use it).
 """
 
 from __future__ import annotations
@@ -48,9 +56,9 @@ from torch import nn
 
 from .errors import CheckpointError, WorkbenchError
 from .models import save_checkpoint
+from .models.normalize import normalize_input
 
-__all__ = ["TrainConfig", "TrainProgress", "default_val_subjects", "evaluate", "state_path", "text_progress",
-           "train"]
+__all__ = ["TrainConfig", "TrainProgress", "default_val_subjects", "evaluate", "state_path", "train"]
 
 STATE_FORMAT = "smart-workbench/train-state-1"
 
@@ -248,7 +256,9 @@ def _set_normalisation(model: nn.Module, x_train: np.ndarray) -> bool:
     v = x_train.shape[2]
     if "mean" in bufs and "std" in bufs and tuple(bufs["mean"].shape) == (v, 3) \
             and tuple(bufs["std"].shape) == (v, 3):
-        flat = x_train.reshape(-1, v, 3).astype(np.float64)
+        with torch.no_grad():
+            x = normalize_input(model, torch.as_tensor(x_train, dtype=torch.float32)).numpy()
+        flat = x.reshape(-1, v, 3).astype(np.float64)
         bufs["mean"].copy_(torch.as_tensor(flat.mean(0), dtype=bufs["mean"].dtype))
         bufs["std"].copy_(torch.as_tensor(np.maximum(flat.std(0), 1e-3), dtype=bufs["std"].dtype))
         return True
@@ -261,7 +271,7 @@ def train(model: nn.Module, data: Any, epochs: int = 30, lr: float = 1e-3, batch
           callback: Callable[[TrainProgress], bool | None] | None = None, augment: bool = True,
           config: TrainConfig | None = None, class_names: Sequence[str] | None = None,
           fps: float | None = None, meta_extra: dict | None = None, keep: str = "best",
-          val_data: Any = None) -> dict[str, Any]:
+          val_data: Any = None, progress: bool | str | TextIO = False) -> dict[str, Any]:
     """Train ``model`` on ``data`` and return the figures reached.
 
     ``data`` is a :class:`~engine.datasets.MotionDataset` or ``(motions, labels[, class_names[,
@@ -271,6 +281,8 @@ def train(model: nn.Module, data: Any, epochs: int = 30, lr: float = 1e-3, batch
     like ``data``) replaces the split: all of ``data`` trains and ``val_data`` judges.
     ``keep="last"`` writes the checkpoint
     after every epoch instead of only the best ones (so the held-out set never picks the epoch).
+    ``progress`` shows a tqdm bar (``True``: on stderr; or a stream to write it to; ``"epochs"``: no
+    bar, one line per epoch on stderr, for logs).
     See the module doc for the split, the checkpoint metadata and resuming.
 
     Returns ``{"accuracy", "best_epoch", "epochs_run", "start_epoch", "first_loss", "final_loss",
@@ -325,6 +337,14 @@ def train(model: nn.Module, data: Any, epochs: int = 30, lr: float = 1e-3, batch
     t0 = time.monotonic()
     stopped = False
     settings = {k: v for k, v in asdict(cfg).items()}
+    bar = _bar(progress, (cfg.epochs - start_epoch) * n_batches, getattr(model, "model_name", "model"))
+    user_callback = callback
+
+    def callback(p: TrainProgress) -> bool | None:  # noqa: F811 - the bar, then the caller's callback
+        if bar is not None:
+            _bar_update(bar, p)
+        return user_callback(p) if user_callback is not None else None
+
     for epoch in range(start_epoch + 1, cfg.epochs + 1):
         model.train()
         perm = torch.randperm(len(y_train), generator=gen)
@@ -389,7 +409,11 @@ def train(model: nn.Module, data: Any, epochs: int = 30, lr: float = 1e-3, batch
             stopped = stopped or go is False
         if stopped:
             break
+    if bar is not None:
+        bar.close()
     model.eval()
+    model.class_names = list(names)
+    model.fps = fps
     return {
         "accuracy": best_acc if best_acc >= 0 else None, "best_epoch": best_epoch,
         "epochs_run": len(history) and history[-1]["epoch"] - start_epoch, "start_epoch": start_epoch,
@@ -469,33 +493,26 @@ def _resume(model, opt, sched, ckpt: Path, dev, split: _Split) -> tuple[int, flo
     return epoch, acc, epoch, []
 
 
-def text_progress(stream: TextIO | None = None, width: int = 28, every_batch: bool = True
-                  ) -> Callable[[TrainProgress], None]:
-    """A callback drawing a one-line progress bar (loss, accuracy, ETA) on ``stream`` (stderr).
+def _bar(progress: bool | str | TextIO, total: int, name: str):
+    if progress is False or progress is None:
+        return None
+    from tqdm.auto import tqdm
 
-    ``every_batch=False`` writes one line per epoch only (for logs).
-    """
-    out = stream if stream is not None else sys.stderr
+    epochs_only = progress == "epochs"
+    stream = None if progress is True or epochs_only else progress
+    return tqdm(total=total, desc=f"train {name}", unit="batch", leave=True, dynamic_ncols=True,
+                file=stream, disable=epochs_only)
 
-    def fmt_time(s: float) -> str:
-        s = int(max(0, s))
-        if s >= 3600:
-            return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
-        return f"{s // 60:02d}:{s % 60:02d}"
 
-    def cb(p: TrainProgress) -> None:
-        if not every_batch and p.phase != "epoch":
-            return
-        frac = p.batch / max(1, p.batches)
-        fill = int(round(width * frac))
-        bar = "#" * fill + "-" * (width - fill)
-        line = (f"\repoch {p.epoch:>3}/{p.epochs} [{bar}] loss {p.loss:.4f} acc {p.train_accuracy:6.1%}")
-        if p.phase == "epoch":
-            line += (f" | val {p.val_accuracy:6.1%} (best {p.best_accuracy:6.1%}){' *' if p.saved else '  '}"
-                     f" | {fmt_time(p.elapsed_s)} ETA {fmt_time(p.eta_s)}\n")
-        else:
-            line += f" | ETA {fmt_time(p.eta_s)}"
-        out.write(line)
-        out.flush()
-
-    return cb
+def _bar_update(bar, p: TrainProgress) -> None:
+    if p.phase == "batch":
+        bar.update(1)
+        bar.set_postfix_str(f"epoch {p.epoch}/{p.epochs} loss {p.loss:.3f} acc {p.train_accuracy:.1%}",
+                            refresh=False)
+    else:
+        best = f" best {p.best_accuracy:.1%}" if p.best_accuracy is not None else ""
+        bar.set_postfix_str(f"epoch {p.epoch}/{p.epochs} loss {p.loss:.3f} acc {p.train_accuracy:.1%} "
+                            f"val {p.val_accuracy:.1%}{best}{' *' if p.saved else ''}")
+        bar.write(f"epoch {p.epoch:>3}/{p.epochs} loss {p.loss:.4f} acc {p.train_accuracy:6.1%} | "
+                  f"val {p.val_accuracy:6.1%} loss {p.val_loss:.3f}{best}{' saved' if p.saved else ''}",
+                  file=sys.stderr if bar.disable else bar.fp)

@@ -17,7 +17,6 @@ from engine.train import (
     default_val_subjects,
     evaluate,
     state_path,
-    text_progress,
     train,
 )
 
@@ -44,7 +43,9 @@ def test_short_training_lowers_the_loss_and_writes_a_loadable_checkpoint(tiny, t
     assert len(res["history"]) == 8 and 1 <= res["best_epoch"] <= 8
     loaded, meta = models.load_checkpoint(ckpt)
     assert meta.model == "mlp" and meta.layout == "ntu25" and meta.class_names == CLASSES
-    assert meta.options == {"frames": 20, "hidden": (32,), "dropout": 0.0} or meta.options["frames"] == 20
+    assert meta.options == {"frames": 20, "hidden": (32,), "dropout": 0.0}
+    assert loaded.class_names == CLASSES and loaded.fps == 30.0
+    assert model.class_names == CLASSES and model.fps == 30.0  # the trained model carries them too
     assert meta.fps == 30.0
     assert meta.metrics["accuracy"] == pytest.approx(res["accuracy"])
     assert meta.extra["epoch"] == res["best_epoch"] and meta.extra["val_subjects"] == ["s03"]
@@ -124,11 +125,9 @@ def test_progress_callback_eta_and_stop(tiny):
     assert all(p.eta_s >= 0 and np.isfinite(p.loss) for p in seen)
     assert epochs[0].val_accuracy is not None and 0 <= epochs[0].val_accuracy <= 1
     out = io.StringIO()
-    bar = text_progress(out)
-    for p in seen:
-        bar(p)
+    train(_mlp(), tiny, epochs=2, batch_size=12, progress=out)  # a tqdm bar on that stream
     text = out.getvalue()
-    assert "loss" in text and "ETA" in text and "val" in text
+    assert "train mlp" in text and "6/6" in text and "epoch   2/2" in text and "val" in text
 
 
 def test_bad_settings_are_refused(tiny):
@@ -180,9 +179,15 @@ def test_cli_trains_resumes_and_lists(tmp_path, capsys):
     out = tmp_path / "cli.pt"
     args = ["--model", "mlp", "--dataset", "demo", "--out", str(out), "--option", "hidden=(16,)",
             "--batch-size", "64", "--quiet"]
-    assert main(args + ["--epochs", "1"]) == 0
+    assert main(args + ["--epochs", "1", "--label-smoothing", "0.1", "--keep", "last"]) == 0
     _, meta = models.load_checkpoint(out)
     assert meta.extra["val_subjects"] == ["s08", "s09"] and meta.options["hidden"] == (16,)
+    # how it was made is in the metadata: data, window, split, settings, the command itself
+    assert meta.options["normalize"] == {"face": True, "centre": True, "scale": 1.0}
+    assert meta.extra["data"]["dataset"] == "demo" and meta.extra["data"]["window"] == 60
+    assert meta.extra["data"]["load_options"] == {} and meta.extra["keep"] == "last"
+    assert meta.extra["train"]["label_smoothing"] == 0.1 and meta.extra["train"]["epochs"] == 1
+    assert meta.extra["command"].startswith("smart-train --model mlp --dataset demo")
     assert main(args + ["--epochs", "2", "--resume"]) == 0
     text = capsys.readouterr()
     assert "best accuracy" in text.out and "epoch   2/2" in text.err
