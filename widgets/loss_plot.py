@@ -1,15 +1,26 @@
 """Live loss curves against iteration: one PlotDataItem per loss term over preallocated, growing buffers.
 
-``append`` only writes into the buffers; the curves are redrawn at most every ``refresh_ms`` (a single-shot
-timer), so a fast attack never waits for plotting. ``flush()`` redraws at once.
+``append`` only writes into the buffers; the curves are redrawn at most once every ``refresh_ms``
+(:class:`~widgets._throttle.FrameThrottle`: a single-shot timer, the newest data wins), so a fast attack
+never waits for plotting. ``flush()`` redraws at once.
+
+Drawing stays cheap however long the run: the curves use one-pixel cosmetic pens (the total two pixels;
+wider pens make Qt's raster engine stroke every segment, 3x the cost), and above ``max_points`` points
+per curve the buffers are decimated to the minimum and maximum of each bucket (the curve's envelope,
+what a pixel column would show anyway). The legend sits in its own column right of the plot, so it never
+covers a curve and is never cut.
 """
 
 from __future__ import annotations
+
+import warnings as _warnings
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore
 from PySide6.QtCore import Signal
+
+from widgets._throttle import FrameThrottle
 
 __all__ = ["DEFAULT_TERMS", "LossPlot"]
 
@@ -28,16 +39,20 @@ class LossPlot(pg.PlotWidget):
     Attributes: ``curves`` (name -> PlotDataItem), ``flip_line`` (InfiniteLine, hidden until
     :meth:`mark_flip`). Terms are created on first use, in the order given to ``terms`` or first seen.
     Signal ``log_scale_changed(bool)`` (also when toggled from the plot's context menu, Plot Options).
+    ``legend`` is a :class:`pyqtgraph.LegendItem` in a column of its own right of the plot (``legend_column``,
+    a spacer sized to the legend). ``redraws`` counts the curve updates (for tests and benchmarks).
     """
 
     log_scale_changed = Signal(bool)
 
-    def __init__(self, parent=None, terms=DEFAULT_TERMS, *, refresh_ms: int = 50, capacity: int = 256):
+    def __init__(self, parent=None, terms=DEFAULT_TERMS, *, refresh_ms: int = 50, capacity: int = 256,
+                 max_points: int = 2000):
         super().__init__(parent)
         # PlotWidget.__init__ sets an *instance* attribute ``clear`` (= PlotItem.clear, which removes every
         # item); drop it so our :meth:`clear` applies.
         del self.clear
         self._cap = max(int(capacity), 1)
+        self._max_points = max(int(max_points), 16)
         self._n = 0
         self._x = np.zeros(self._cap, dtype=np.float64)
         self._y: dict[str, np.ndarray] = {}
@@ -46,7 +61,15 @@ class LossPlot(pg.PlotWidget):
         self.plotItem.setLabel("bottom", "iteration")
         self.plotItem.setLabel("left", "loss")
         self.plotItem.showGrid(x=True, y=True, alpha=0.2)
-        self.legend = self.plotItem.addLegend(offset=(-10, 10))
+        # The legend lives in a column of the plot's layout right of the view box (row 2 = the view box
+        # row): a spacer reserves the legend's width and the legend is anchored to the spacer's top left.
+        self.legend_column = pg.GraphicsWidget()
+        self.legend_column.setFixedWidth(1)
+        self.plotItem.layout.addItem(self.legend_column, 2, 3)
+        self.legend = pg.LegendItem(offset=None, verSpacing=-4, frame=False, labelTextSize="8pt")
+        self.legend.setParentItem(self.legend_column)
+        self.legend.anchor(itemPos=(0, 0), parentPos=(0, 0), offset=(4, 2))
+        self.plotItem.legend = self.legend  # plot(name=...) registers new curves with it
         self.flip_line = pg.InfiniteLine(
             angle=90, movable=False, pen=pg.mkPen((255, 80, 80), width=1, style=QtCore.Qt.PenStyle.DashLine),
             label="label flipped", labelOpts={"position": 0.92, "color": (255, 120, 120)},
@@ -54,12 +77,10 @@ class LossPlot(pg.PlotWidget):
         self.flip_line.hide()
         self.plotItem.addItem(self.flip_line, ignoreBounds=True)
         self._flip: float | None = None
+        self._redraws = 0
         for name in terms:
             self._term(name)
-        self._refresh = QtCore.QTimer(self)
-        self._refresh.setSingleShot(True)
-        self._refresh.setInterval(int(refresh_ms))
-        self._refresh.timeout.connect(self.flush)
+        self._throttle = FrameThrottle(self._redraw, int(refresh_ms), self)
         # The context menu's "Log Y" check box and set_log_scale() share one state.
         self.plotItem.ctrl.logYCheck.toggled.connect(self._on_log_toggled)
 
@@ -69,11 +90,17 @@ class LossPlot(pg.PlotWidget):
             buf = np.full(self._cap, np.nan, dtype=np.float64)
             self._y[name] = buf
             color = _PALETTE[len(self.curves) % len(_PALETTE)]
-            width = 2.5 if name == "total" else 1.5
-            curve = self.plotItem.plot(name=name, pen=pg.mkPen(color, width=width), connect="finite")
+            pen = pg.mkPen(color, width=2 if name == "total" else 1)
+            pen.setCosmetic(True)
+            curve = self.plotItem.plot(name=name, pen=pen, connect="finite")
             curve.setLogMode(False, self._log)
             self.curves[name] = curve
+            self._fit_legend()
         return self._y[name]
+
+    def _fit_legend(self) -> None:
+        self.legend.updateSize()
+        self.legend_column.setFixedWidth(max(float(self.legend.width()) + 8.0, 1.0))
 
     def _grow(self, need: int) -> None:
         if need <= self._cap:
@@ -111,8 +138,7 @@ class LossPlot(pg.PlotWidget):
         for name, v in values.items():
             self._term(str(name))[i] = float(v)
         self._n += 1
-        if not self._refresh.isActive():
-            self._refresh.start()
+        self._throttle.request()
 
     def set_history(self, history: dict, iterations=None) -> None:
         """Replace everything by whole curves: ``history`` name -> 1-D array (equal lengths).
@@ -151,13 +177,35 @@ class LossPlot(pg.PlotWidget):
 
     def flush(self) -> None:
         """Push the buffers into the curves now."""
-        self._refresh.stop()
+        self._throttle.cancel()
+        self._redraw()
+
+    @property
+    def redraws(self) -> int:
+        return self._redraws
+
+    def _redraw(self) -> None:
+        self._redraws += 1
         n = self._n
-        x = self._x[:n]
+        step = -(-2 * n // self._max_points) if n > self._max_points else 1  # two points per bucket
+        if step > 1:  # min and max per bucket of ``step`` points: the envelope at ~max_points points
+            m = n // step * step
+            xb = self._x[:m].reshape(-1, step)
+            x = np.stack([xb[:, 0], xb[:, -1]], axis=1).reshape(-1)
+            if m < n:
+                x = np.concatenate([x, self._x[m:n]])
+        else:
+            x = self._x[:n]
         for name, curve in self.curves.items():
             y = self._y[name][:n]
             if self._log:
                 y = np.where(y > 0, y, np.nan)  # log of <= 0 is undefined: leave a gap
+            if step > 1:
+                yb = y[:m].reshape(-1, step)
+                with np.errstate(all="ignore"), _warnings.catch_warnings():
+                    _warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN buckets stay NaN
+                    env = np.stack([np.nanmin(yb, axis=1), np.nanmax(yb, axis=1)], axis=1).reshape(-1)
+                y = np.concatenate([env, y[m:]]) if m < n else env
             curve.setData(x, y, connect="finite")
 
     # --- display ---------------------------------------------------------------------------------------

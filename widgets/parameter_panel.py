@@ -367,5 +367,16 @@ class ParameterPanel(QtWidgets.QWidget):
     def set_progress(self, i: int, n: int) -> None:
         """Show ``i`` of ``n`` iterations."""
         n = max(int(n), 1)
-        self.progress.setRange(0, n)
-        self.progress.setValue(int(min(max(i, 0), n)))
+        v = int(min(max(i, 0), n))
+        if self.progress.maximum() == n and self.progress.value() == v:
+            return
+        # QProgressBar.setValue repaints *synchronously* (QWidget::repaint) whenever its text changes; in a
+        # window with a GL view that is a whole-window composition inside the caller (10-40 ms under
+        # software GL, benchmarks/gui_latency.py). With updates off it only schedules a normal update.
+        self.progress.setUpdatesEnabled(False)
+        try:
+            self.progress.setRange(0, n)
+            self.progress.setValue(v)
+        finally:
+            self.progress.setUpdatesEnabled(True)
+        self.progress.update()
