@@ -15,10 +15,16 @@ per-format loaders, which can also be called directly:
 ``ntu_npy``               :func:`load_ntu_npy` -- ST-GCN / 2s-AGCN ``*_data_joint.npy`` + label ``.pkl``
 ========================  ==========================================================================
 
+Each loader lives beside its parser (:mod:`.asf`, :mod:`.bvh`, :mod:`.ntu`, :mod:`.io`); the take-based
+ones share one options object (:class:`ClipOptions` and its subclasses, e.g. ``window``, ``stride``,
+``fps``, ``centre``, ``face``, ``bone_lengths``, ``skip_bad``), whose fields are the loader's keyword
+options, the cache key and ``info['options']``, and one take-reading loop (:mod:`._takes`).
+
 Motions are float32 ``(N, T, V, 3)`` in metres on ``hdm05_25`` (mocap formats) or ``ntu25`` (NTU).
 Text formats are parsed once and cached by content (see :func:`engine.datasets._cache.cache_root`;
 ``cache=False`` turns it off, ``cache_dir=`` moves it). Bad input raises
-:class:`engine.errors.DatasetError` naming the file, the line or frame and what was expected.
+:class:`engine.errors.DatasetError` naming the file, the line or frame and what was expected; a
+motion holding NaN or inf raises :class:`NonFiniteMotionError` naming the file, motion and take.
 """
 
 from __future__ import annotations
@@ -29,17 +35,11 @@ from pathlib import Path
 from ..errors import DatasetError
 from ._cache import cache_root
 from ._dataset import MotionDataset, NonFiniteMotionError, bone_lengths, set_bone_lengths
+from ._takes import ClipOptions, MocapOptions, find_files
+from .asf import AmcFolderOptions, AmcOptions, load_amc, load_amc_folder
+from .bvh import BvhFolderOptions, BvhOptions, load_bvh, load_bvh_folder, load_mhad
 from .io import _open_npz, load_smart_npz, load_workbench_npz, save
-from .loaders import (
-    find_files,
-    load_amc,
-    load_amc_folder,
-    load_bvh,
-    load_bvh_folder,
-    load_mhad,
-    load_ntu_npy,
-    load_ntu_skeleton,
-)
+from .ntu import NpyOptions, NtuOptions, load_ntu_npy, load_ntu_skeleton
 
 __all__ = [
     "MotionDataset",
@@ -60,6 +60,14 @@ __all__ = [
     "load_mhad",
     "load_ntu_skeleton",
     "load_ntu_npy",
+    "ClipOptions",
+    "MocapOptions",
+    "AmcOptions",
+    "AmcFolderOptions",
+    "BvhOptions",
+    "BvhFolderOptions",
+    "NtuOptions",
+    "NpyOptions",
 ]
 
 _LOADERS = {
@@ -141,13 +149,19 @@ def load(path: str | os.PathLike, *, format: str | None = None, **options) -> Mo
     if fmt not in _LOADERS:
         raise DatasetError(f"unknown dataset format {fmt!r}; known: {formats()}")
     loader = _LOADERS[fmt]
+    takes = options_of(loader)
+    unknown = [k for k in options if k not in takes]
+    if unknown:
+        raise DatasetError(f"{path}: the {fmt} loader takes no option(s) {unknown}; it takes {takes}")
+    return loader(path, **options)
+
+
+def options_of(loader) -> list[str]:
+    """The option names ``loader`` takes: the fields of its options object (``loader.options``) and
+    its other keyword parameters (``cache``, ``cache_dir``, ...)."""
     import inspect
 
-    params = inspect.signature(loader).parameters
-    unknown = [k for k in options if k not in params]
-    if unknown:
-        raise DatasetError(
-            f"{path}: the {fmt} loader takes no option(s) {unknown}; it takes "
-            f"{[k for k in params if k != 'path']}"
-        )
-    return loader(path, **options)
+    params = inspect.signature(loader).parameters.values()
+    named = [p.name for p in params if p.kind is p.KEYWORD_ONLY]
+    fields = getattr(loader, "options", None)
+    return (fields.names() if fields is not None else []) + named

@@ -274,13 +274,6 @@ def window_take(
     return [frames[s : s + window] for s in starts], starts, [False] * len(starts)
 
 
-def check_window(window: int | None, stride: int) -> None:
-    if window is not None and (not isinstance(window, int | np.integer) or window < 1):
-        raise DatasetError(f"window must be a positive number of frames or None, got {window!r}")
-    if not isinstance(stride, int | np.integer) or stride < 1:
-        raise DatasetError(f"stride must be a positive number of frames, got {stride!r}")
-
-
 def set_bone_lengths(frames: np.ndarray, layout: Layout | str, lengths) -> np.ndarray:
     """``frames`` ``(..., V, 3)`` with every bone of ``layout.bones`` scaled to ``lengths`` along its
     own direction, from the root outwards (the root stays; coincident joints stay together).

@@ -20,16 +20,40 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
 from ..errors import DatasetError
+from ..skeleton import HDM05_25, HDM05_FROM_ASF31
 from ._rotations import euler
+from ._takes import (
+    MocapOptions,
+    Take,
+    TakeSet,
+    check_finite_take,
+    class_folder_takes,
+    find_files,
+    take_loader,
+    take_name_fields,
+)
 from ._text import read_text, to_float, where
 
-__all__ = ["AsfSkeleton", "parse_asf", "parse_amc", "amc_positions", "ASF31_NAMES", "SMART_ZERO_BONES"]
+__all__ = [
+    "AsfSkeleton",
+    "parse_asf",
+    "parse_amc",
+    "amc_positions",
+    "ASF31_NAMES",
+    "SMART_ZERO_BONES",
+    "AmcOptions",
+    "AmcFolderOptions",
+    "load_amc",
+    "load_amc_folder",
+]
 
 ASF31_NAMES = (
     "root",
@@ -515,3 +539,88 @@ def asf_beside(amc: Path) -> Path:
         f"{amc}: no ASF skeleton beside it; expected {' or '.join(str(c.name) for c in candidates)}"
         + (f" (found {len(asfs)} .asf files, ambiguous)" if asfs else "")
     )
+
+
+# -- loaders: one take, or a folder of takes in class sub-folders --------------------------------------------
+@dataclass(frozen=True)
+class AmcOptions(MocapOptions):
+    """:func:`load_amc`'s options: :class:`~engine.datasets._takes.MocapOptions` plus
+
+    ``smart_skeleton``: the thorax and wrist bones get zero length as in the SMART data and the
+    HDM05/CMU BVH exports, so that the coincident joints of ``hdm05_25`` coincide. ``asf``: the
+    skeleton (default: the one beside the AMC, ``HDM_<actor>.asf`` or CMU ``<subject>.asf``).
+    ``class_name``: the take's class (default: its motion name). The unit is the ASF's
+    (``metres_per_unit`` overrides it), the source rate the ``_120`` of an HDM05 name, else 120
+    (``source_fps`` overrides it).
+    """
+
+    smart_skeleton: bool = True
+    asf: str | os.PathLike | None = None
+    class_name: str | None = None
+
+    FLAGS: ClassVar = (*MocapOptions.FLAGS, "smart_skeleton")
+
+
+@dataclass(frozen=True)
+class AmcFolderOptions(MocapOptions):
+    """:func:`load_amc_folder`'s options: ``smart_skeleton`` as :class:`AmcOptions`; ``class_names``
+    names the classes (see :func:`engine.datasets._takes.class_folder_takes`)."""
+
+    smart_skeleton: bool = True
+    class_names: Sequence[str] | Mapping[str, str] | None = None
+
+    FLAGS: ClassVar = AmcOptions.FLAGS
+
+
+def _asf31_selection(skel: AsfSkeleton, path: Path) -> list[int]:
+    missing = [n for n in ASF31_NAMES if n not in skel.names]
+    if missing:
+        raise DatasetError(
+            f"{path}: ASF skeleton lacks bones {missing[:8]}; expected the 31-bone HDM05/CMU skeleton"
+        )
+    return [skel.names.index(ASF31_NAMES[k]) for k in HDM05_FROM_ASF31]
+
+
+def amc_take(amc: Path, asf: Path, options: AmcOptions | AmcFolderOptions, skels: dict, label: int) -> Take:
+    """One AMC take on ``hdm05_25`` in metres (ASF skeletons parsed once into ``skels``)."""
+    if asf not in skels:
+        skels[asf] = parse_asf(asf)
+    skel = skels[asf]
+    motion = parse_amc(amc, skel)
+    sel = _asf31_selection(skel, asf)
+    with np.errstate(all="ignore"):
+        pos = amc_positions(skel, motion, SMART_ZERO_BONES if options.smart_skeleton else ())
+        pos = pos[:, sel] * (options.metres_per_unit or skel.metres_per_unit)
+    check_finite_take(pos, amc)
+    _, subject, name_fps = take_name_fields(amc.stem)
+    return Take(pos, options.source_fps or name_fps or 120.0, str(amc), subject, label)
+
+
+@take_loader("amc", AmcOptions)
+def load_amc(amc: Path, opts: AmcOptions) -> TakeSet:
+    """One ASF/AMC take (HDM05, CMU) as a dataset of windows on ``hdm05_25``, in metres.
+
+    ``options`` are the fields of :class:`AmcOptions` (window, stride, fps, centre, face, bone_lengths,
+    ...); ``cache=False`` reads the file again instead of the cached dataset, ``cache_dir=`` moves it.
+    """
+    if not amc.is_file():
+        raise DatasetError(f"{amc}: AMC file not found")
+    asf = Path(opts.asf) if opts.asf is not None else asf_beside(amc)
+    name = opts.class_name or take_name_fields(amc.stem)[0]
+    read = lambda f: amc_take(f, asf, opts, {}, 0)
+    return TakeSet([amc], read, HDM05_25, [name], info={"asf": str(asf)}, key_files=[asf])
+
+
+@take_loader("amc_folder", AmcFolderOptions)
+def load_amc_folder(root: Path, opts: AmcFolderOptions) -> TakeSet:
+    """A folder of ASF/AMC takes in per-class sub-folders (e.g. HDM05 ``train/1`` ... ``train/11``).
+
+    Classes come from the sub-folders (sorted numerically when all are numbers), named as
+    :func:`engine.datasets._takes.class_folder_takes` says; the subject is the actor of an HDM05 name
+    (``HDM_bd_...`` -> ``bd``). ``options`` are the fields of :class:`AmcFolderOptions`.
+    """
+    files, label, names = class_folder_takes(root, ".amc", opts.class_names)
+    skels: dict = {}
+    read = lambda f: amc_take(f, asf_beside(f), opts, skels, label[f])
+    asfs = sorted(find_files(root, ".asf"))
+    return TakeSet(files, read, HDM05_25, names, info={"folder": str(root)}, key_files=asfs)

@@ -11,16 +11,42 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from ..errors import DatasetError
 from ..skeleton import HDM05_25
 from ._rotations import euler
+from ._takes import (
+    MocapOptions,
+    Take,
+    TakeSet,
+    check_finite_take,
+    class_folder_takes,
+    file_or_folder,
+    take_loader,
+    take_name_fields,
+)
 from ._text import read_text, to_float, to_int, where
+from .io import METRES_PER_UNIT_HDM05
 
-__all__ = ["Bvh", "parse_bvh", "bvh_positions", "HDM05_25_NAME_MAP", "map_joints_by_name"]
+__all__ = [
+    "Bvh",
+    "parse_bvh",
+    "bvh_positions",
+    "HDM05_25_NAME_MAP",
+    "map_joints_by_name",
+    "BvhOptions",
+    "BvhFolderOptions",
+    "MHAD_CLASS_NAMES",
+    "guess_metres_per_unit",
+    "load_bvh",
+    "load_bvh_folder",
+    "load_mhad",
+]
 
 _MAX_JOINTS = 1000
 _CHANNELS = {"xposition", "yposition", "zposition", "xrotation", "yrotation", "zrotation"}
@@ -247,24 +273,12 @@ def bvh_positions(bvh: Bvh) -> np.ndarray:
 
 
 # -- joint names onto hdm05_25 ---------------------------------------------------------------------
-HDM05_25_NAME_MAP: dict[str, tuple[str, ...]] = {
-    # hdm05_25 joint: BVH joint names that stand for it, tried in order (case-insensitive). ASF names,
-    # the CMU/HDM05 BVH export names and common MotionBuilder/MHAD-style names.
-    "root": ("root", "hip", "hips", "pelvis"),
+_LEFT_NAMES: dict[str, tuple[str, ...]] = {
     "lhipjoint": ("lhipjoint",),
     "lfemur": ("lfemur", "leftupleg", "lefthip", "lhip", "leftthigh", "lupleg"),
     "ltibia": ("ltibia", "leftleg", "leftknee", "lknee", "leftshin", "lleg"),
     "lfoot": ("lfoot", "leftfoot", "leftankle", "lankle"),
     "ltoes": ("ltoes", "lefttoebase", "lefttoe", "lefttoes", "ltoe", "ltoebase"),
-    "rhipjoint": ("rhipjoint",),
-    "rfemur": ("rfemur", "rightupleg", "righthip", "rhip", "rightthigh", "rupleg"),
-    "rtibia": ("rtibia", "rightleg", "rightknee", "rknee", "rightshin", "rleg"),
-    "rfoot": ("rfoot", "rightfoot", "rightankle", "rankle"),
-    "rtoes": ("rtoes", "righttoebase", "righttoe", "righttoes", "rtoe", "rtoebase"),
-    "upperback": ("upperback", "spine", "spine1", "chest"),
-    "thorax": ("thorax", "spine1", "spine2", "chest", "chest2"),
-    "lowerneck": ("lowerneck", "neck"),
-    "upperneck": ("upperneck", "neck1", "neck2", "head"),
     "lhumerus": ("lhumerus", "leftarm", "leftshoulder", "lshoulder", "leftuparm", "luparm"),
     "lradius": ("lradius", "leftforearm", "leftelbow", "lelbow", "leftlowarm", "llowarm"),
     "lwrist": ("lwrist", "lefthand", "leftwrist", "lhand"),
@@ -277,18 +291,25 @@ HDM05_25_NAME_MAP: dict[str, tuple[str, ...]] = {
         "lefthandfinger",
     ),
     "lthumb": ("lthumb", "lefthandthumb", "leftthumb", "lefthandthumb1"),
-    "rhumerus": ("rhumerus", "rightarm", "rightshoulder", "rshoulder", "rightuparm", "ruparm"),
-    "rradius": ("rradius", "rightforearm", "rightelbow", "relbow", "rightlowarm", "rlowarm"),
-    "rwrist": ("rwrist", "righthand", "rightwrist", "rhand"),
-    "rfingers": (
-        "rfingers",
-        "righthandindex1",
-        "rightfingerbase",
-        "righthandend",
-        "rightfingers",
-        "righthandfinger",
-    ),
-    "rthumb": ("rthumb", "righthandthumb", "rightthumb", "righthandthumb1"),
+}
+
+
+def _right(name: str) -> str:
+    """The right-side name of a left-side one (``left...`` -> ``right...``, ``l...`` -> ``r...``)."""
+    return "right" + name[4:] if name.startswith("left") else "r" + name[1:]
+
+
+HDM05_25_NAME_MAP: dict[str, tuple[str, ...]] = {
+    # hdm05_25 joint: BVH joint names that stand for it, tried in order (case-insensitive). ASF names,
+    # the CMU/HDM05 BVH export names and common MotionBuilder/MHAD-style names; the right side
+    # mirrors the left.
+    "root": ("root", "hip", "hips", "pelvis"),
+    **_LEFT_NAMES,
+    **{_right(j): tuple(_right(n) for n in names) for j, names in _LEFT_NAMES.items()},
+    "upperback": ("upperback", "spine", "spine1", "chest"),
+    "thorax": ("thorax", "spine1", "spine2", "chest", "chest2"),
+    "lowerneck": ("lowerneck", "neck"),
+    "upperneck": ("upperneck", "neck1", "neck2", "head"),
 }
 """How BVH joints are found for each ``hdm05_25`` joint (MHAD and other non-ASF exports).
 
@@ -371,3 +392,159 @@ def _topological(parents: tuple[int, ...]) -> list[int]:
                 order.append(j)
                 done.add(j)
     return order
+
+
+# -- loaders: one take, a folder of takes in class sub-folders, Berkeley MHAD ------------------------------
+_UNIT_CANDIDATES = {"m": 1.0, "cm": 0.01, "mm": 0.001, "inch": 0.0254, "hdm05/cmu": METRES_PER_UNIT_HDM05}
+
+
+def guess_metres_per_unit(rest_height: float) -> tuple[float, str]:
+    """The unit under which a skeleton ``rest_height`` units tall (feet to neck/head) is nearest 1.6 m."""
+    if not rest_height > 0:
+        return 1.0, "m"
+    best = min(_UNIT_CANDIDATES.items(), key=lambda kv: abs(np.log(rest_height * kv[1] / 1.6)))
+    return best[1], best[0]
+
+
+def bvh_positions_rest(bvh: Bvh) -> np.ndarray:
+    """Rest-pose joint positions (all channels zero)."""
+    zero = np.zeros((1, bvh.motion.shape[1]))
+    return bvh_positions(
+        Bvh(bvh.path, bvh.names, bvh.parents, bvh.offsets, bvh.channels, bvh.frame_time, zero)
+    )[0]
+
+
+def _explicit_joints(joints: Sequence[str | int], names: list[str], path: Path) -> list[int]:
+    if len(joints) != 25:
+        raise DatasetError(
+            f"{path}: joints= gives {len(joints)} entries; expected 25 (one per hdm05_25 joint)"
+        )
+    out = []
+    for j in joints:
+        if isinstance(j, str):
+            if j not in names:
+                raise DatasetError(f"{path}: no BVH joint named {j!r}; joints are {names[:40]}")
+            out.append(names.index(j))
+        else:
+            k = int(j)
+            if not -1 <= k < len(names):
+                raise DatasetError(f"{path}: joint index {k} out of range for {len(names)} BVH joints")
+            out.append(k)
+    return out
+
+
+def bvh_take(
+    path: Path,
+    options: MocapOptions,
+    label: int,
+    subject: str | None,
+    joints: Sequence[str | int] | None = None,
+) -> Take:
+    """One BVH take on ``hdm05_25`` in metres; its ``facts`` are the unit used and the joints missing."""
+    bvh = parse_bvh(path)
+    if joints is None:
+        try:
+            mapping, missing = map_joints_by_name(bvh.names)
+        except DatasetError as exc:
+            raise DatasetError(f"{path}: {exc}") from None
+    else:
+        mapping, missing = _explicit_joints(joints, bvh.names, path), []
+    with np.errstate(all="ignore"):
+        sel = select_hdm05_25(bvh_positions(bvh), mapping)
+        if options.metres_per_unit is None:
+            zero = bvh_positions_rest(bvh)
+            height = float(np.ptp(zero[:, 1])) if zero.size else 0.0
+            scale, unit = guess_metres_per_unit(height if np.isfinite(height) else 0.0)
+        else:
+            scale, unit = options.metres_per_unit, "given"
+        sel = sel * scale
+    check_finite_take(sel, path)
+    rate = options.source_fps or bvh.fps
+    if abs(rate - round(rate)) < 0.01:
+        rate = float(round(rate))
+    facts = {"metres_per_unit": scale, "unit": unit, "missing_joints": missing}
+    return Take(sel, rate, str(path), subject, label, facts=facts)
+
+
+@dataclass(frozen=True)
+class BvhOptions(MocapOptions):
+    """:func:`load_bvh`'s options: :class:`~engine.datasets._takes.MocapOptions` plus ``joints`` (the 25
+    BVH joints in ``hdm05_25`` order, names or indices, -1 = the parent's position; default: found by
+    name, see :data:`HDM05_25_NAME_MAP`) and ``class_name`` (default: the take's motion name).
+    ``metres_per_unit`` defaults to a guess from the rest skeleton's height (m, cm, mm, inches or the
+    HDM05/CMU unit 0.0254/0.45 m), recorded in ``info``; ``source_fps`` to the file's ``Frame Time``."""
+
+    joints: Sequence[str | int] | None = None
+    class_name: str | None = None
+
+
+@dataclass(frozen=True)
+class BvhFolderOptions(MocapOptions):
+    """:func:`load_bvh_folder`'s options: ``class_names`` names the classes (see
+    :func:`engine.datasets._takes.class_folder_takes`)."""
+
+    class_names: Sequence[str] | Mapping[str, str] | None = None
+
+
+@take_loader("bvh", BvhOptions)
+def load_bvh(p: Path, opts: BvhOptions) -> TakeSet:
+    """One BVH take on ``hdm05_25`` in metres (joints found by name, see :data:`HDM05_25_NAME_MAP`).
+
+    ``options`` are the fields of :class:`BvhOptions`; ``fps=None`` keeps the file's rate and
+    ``window=None`` the whole take.
+    """
+    if not p.is_file():
+        raise DatasetError(f"{p}: BVH file not found")
+    motion, subject, _ = take_name_fields(p.stem)
+    read = lambda f: bvh_take(f, opts, 0, subject, opts.joints)
+    return TakeSet([p], read, HDM05_25, [opts.class_name or motion])
+
+
+@take_loader("bvh_folder", BvhFolderOptions)
+def load_bvh_folder(root: Path, opts: BvhFolderOptions) -> TakeSet:
+    """A folder of BVH takes in per-class sub-folders, as :func:`engine.datasets.load_amc_folder` does
+    for AMC; ``options`` are the fields of :class:`BvhFolderOptions`."""
+    files, label, names = class_folder_takes(root, ".bvh", opts.class_names)
+    read = lambda f: bvh_take(f, opts, label[f], take_name_fields(f.stem)[1])
+    return TakeSet(files, read, HDM05_25, names, info={"folder": str(root)})
+
+
+MHAD_CLASS_NAMES = (
+    "jumping in place",
+    "jumping jacks",
+    "bending",
+    "punching",
+    "waving two hands",
+    "waving one hand",
+    "clapping hands",
+    "throwing a ball",
+    "sit down then stand up",
+    "sit down",
+    "stand up",
+)
+"""Berkeley MHAD's 11 actions, ``a01`` ... ``a11``."""
+
+_MHAD_RE = re.compile(r"^skl_s(\d+)_a(\d+)_r(\d+)$", re.IGNORECASE)
+
+
+def _mhad_take(f: Path, options: MocapOptions) -> Take:
+    s, a, r = (int(g) for g in _MHAD_RE.match(f.stem).groups())
+    if not 1 <= a <= len(MHAD_CLASS_NAMES):
+        raise DatasetError(f"{f}: action a{a:02d}; expected a01 ... a{len(MHAD_CLASS_NAMES):02d}")
+    take = bvh_take(f, options, a - 1, f"s{s:02d}")
+    take.per_clip["repetitions"] = r
+    return take
+
+
+@take_loader("mhad", MocapOptions)
+def load_mhad(p: Path, opts: MocapOptions) -> TakeSet:
+    """Berkeley MHAD skeleton BVH files ``skl_sXX_aYY_rZZ.bvh`` (a file or a folder, searched recursively).
+
+    Class ``aYY`` -> index ``YY - 1`` of :data:`MHAD_CLASS_NAMES`, subject ``sXX``, repetition ``rZZ``
+    (in ``info['repetitions']``). Captured at 480 Hz (the file's ``Frame Time``, or ``source_fps``),
+    resampled to ``fps`` (every 16th frame). Joints mapped by name onto ``hdm05_25``
+    (:data:`HDM05_25_NAME_MAP`). ``options`` are the fields of
+    :class:`~engine.datasets._takes.MocapOptions`.
+    """
+    files = file_or_folder(p, ".bvh", _MHAD_RE, "Berkeley MHAD skeleton skl_sXX_aYY_rZZ.bvh")
+    return TakeSet(files, lambda f: _mhad_take(f, opts), HDM05_25, list(MHAD_CLASS_NAMES))

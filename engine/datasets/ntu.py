@@ -18,13 +18,31 @@ import io
 import os
 import pickle
 import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
 from ..errors import DatasetError
+from ..skeleton import NTU25
+from ._cache import cached
+from ._dataset import MotionDataset, NonFiniteMotionError
+from ._takes import ClipOptions, LoaderOptions, Take, TakeSet, file_or_folder, take_loader
 from ._text import read_text, to_float, to_int, where
+from .io import open_npy
 
-__all__ = ["parse_ntu_skeleton", "most_active_body", "ntu_name_fields", "read_label_pkl", "NTU_CLASS_NAMES"]
+__all__ = [
+    "parse_ntu_skeleton",
+    "most_active_body",
+    "ntu_name_fields",
+    "read_label_pkl",
+    "NTU_CLASS_NAMES",
+    "NtuOptions",
+    "NpyOptions",
+    "load_ntu_skeleton",
+    "load_ntu_npy",
+]
 
 NTU_JOINTS = 25
 
@@ -119,18 +137,20 @@ def parse_ntu_skeleton(path: str | os.PathLike, text: str | None = None) -> tupl
     n_lines = len(lines)
     pos = 0
 
-    def next_line(what: str) -> tuple[int, list[str]]:
+    def next_line(what: str, count: int) -> tuple[int, list[str]]:
+        """The next non-blank line's number and tokens; it must hold ``count`` values."""
         nonlocal pos
         while pos < n_lines and not lines[pos].strip():
             pos += 1
         if pos >= n_lines:
             raise DatasetError(f"{path}: file ends at line {n_lines}; expected {what} (truncated?)")
         pos += 1
-        return pos, lines[pos - 1].split()
+        tok = lines[pos - 1].split()
+        if len(tok) != count:
+            raise DatasetError(f"{where(path, pos)}: {what} has {len(tok)} values; expected {count}")
+        return pos, tok
 
-    ln, tok = next_line("the frame count")
-    if len(tok) != 1:
-        raise DatasetError(f"{where(path, ln)}: expected the frame count alone on the first line")
+    ln, tok = next_line("the frame count (first line)", 1)
     n_frames = to_int(tok[0], path, ln, "the frame count", minimum=1)
     if n_frames > n_lines:
         raise DatasetError(
@@ -139,11 +159,7 @@ def parse_ntu_skeleton(path: str | os.PathLike, text: str | None = None) -> tupl
     tracks: dict[str, dict[int, np.ndarray]] = {}
     first_seen: dict[str, int] = {}
     for f in range(n_frames):
-        ln, tok = next_line(f"the body count of frame {f}")
-        if len(tok) != 1:
-            raise DatasetError(
-                f"{where(path, ln)}: expected the body count of frame {f}, got {len(tok)} values"
-            )
+        ln, tok = next_line(f"the body count of frame {f}", 1)
         n_bodies = to_int(tok[0], path, ln, f"the body count of frame {f}", minimum=0)
         if n_bodies * (2 + NTU_JOINTS) > n_lines - pos:
             raise DatasetError(
@@ -152,16 +168,8 @@ def parse_ntu_skeleton(path: str | os.PathLike, text: str | None = None) -> tupl
                 f"expected {2 + NTU_JOINTS} lines per body (truncated?)"
             )
         for b in range(n_bodies):
-            ln, tok = next_line(f"the info line of body {b} in frame {f}")
-            if len(tok) != 10:
-                raise DatasetError(
-                    f"{where(path, ln)}: body {b} of frame {f}: {len(tok)} values on its info line; "
-                    "expected 10"
-                )
-            body_id = tok[0]
-            ln, tok = next_line(f"the joint count of body {b} in frame {f}")
-            if len(tok) != 1:
-                raise DatasetError(f"{where(path, ln)}: expected the joint count of body {b} in frame {f}")
+            body_id = next_line(f"the info line of body {b} in frame {f}", 10)[1][0]
+            ln, tok = next_line(f"the joint count of body {b} in frame {f}", 1)
             nj = to_int(tok[0], path, ln, "the joint count")
             if nj != NTU_JOINTS:
                 raise DatasetError(
@@ -171,12 +179,7 @@ def parse_ntu_skeleton(path: str | os.PathLike, text: str | None = None) -> tupl
                 raise DatasetError(f"{path}: file ends inside frame {f}; expected {NTU_JOINTS} joint lines")
             joints = np.empty((NTU_JOINTS, 3))
             for j in range(NTU_JOINTS):
-                ln, tok = next_line(f"joint {j} of body {b} in frame {f}")
-                if len(tok) != 12:
-                    raise DatasetError(
-                        f"{where(path, ln)}: joint {j} of body {b} in frame {f} has {len(tok)} values; "
-                        "expected 12"
-                    )
+                ln, tok = next_line(f"joint {j} of body {b} in frame {f}", 12)
                 for a in range(3):
                     joints[j, a] = to_float(tok[a], path, ln, f"joint {j} of frame {f}")
             tracks.setdefault(body_id, {})[f] = joints
@@ -289,3 +292,137 @@ def read_label_pkl(path: str | os.PathLike) -> tuple[list[str], np.ndarray]:
     if labels.size and labels.min() < 0:
         raise DatasetError(f"{path}: negative label {labels.min()}; expected class indices from 0")
     return names, labels
+
+
+# -- loaders ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class NtuOptions(ClipOptions):
+    """:func:`load_ntu_skeleton`'s options: :class:`~engine.datasets._takes.ClipOptions` with
+    ``window=None`` by default (each file one clip, padded holding the last frame to the longest)."""
+
+    window: int | None = None
+
+
+def _ntu_take(f: Path) -> Take:
+    fields = ntu_name_fields(f.stem)
+    if fields is None:
+        raise DatasetError(f"{f}: name has no SxxxCxxxPxxxRxxxAxxx part; expected an NTU sample name")
+    if not 1 <= fields["action"] <= 120:
+        raise DatasetError(f"{f}: action A{fields['action']:03d}; expected A001 ... A120")
+    pos, drop, _ = parse_ntu_skeleton(f)
+    cams = {"cameras": fields["camera"]}
+    return Take(pos, 30.0, str(f), str(fields["subject"]), int(fields["action"]) - 1, cams, {"dropped": drop})
+
+
+def _bodies(takes: list[Take]) -> dict:
+    return {
+        "bodies_dropped": sum(t.facts["dropped"] for t in takes),
+        "bodies_dropped_per_file": {Path(t.source).name: t.facts["dropped"] for t in takes},
+        "body_rule": "most active: largest summed joint-position variance",
+    }
+
+
+@take_loader("ntu_skeleton", NtuOptions)
+def load_ntu_skeleton(p: Path, opts: NtuOptions) -> TakeSet:
+    """NTU RGB+D raw ``.skeleton`` files (a file or a folder) on ``ntu25``, metres, 30 fps.
+
+    The label is ``A0xx`` of the name (class ``xx - 1``), the subject ``Pxxx``; cameras are in
+    ``info['cameras']``. One body is kept per file (the most active, see :mod:`engine.datasets.ntu`);
+    ``info['bodies_dropped']`` counts the others. ``options`` are the fields of :class:`NtuOptions`.
+    """
+    files = file_or_folder(p, ".skeleton", None, "NTU RGB+D .skeleton")
+    names = lambda takes: ntu_class_names(max(t.label for t in takes))
+    return TakeSet(files, _ntu_take, NTU25, names, describe=_bodies)
+
+
+@dataclass(frozen=True)
+class NpyOptions(LoaderOptions):
+    """:func:`load_ntu_npy`'s options: ``labels``, the label pickle (default ``<prefix>_label.pkl``
+    beside ``<prefix>_data_joint.npy``); ``centre``: the root at the origin in every frame."""
+
+    labels: str | os.PathLike | None = None
+    centre: bool = False
+
+    FLAGS: ClassVar = ("centre",)
+
+
+def _npy_motion(p: Path, i: int, name: str, sample: np.ndarray, centre: bool) -> tuple[np.ndarray, int, int]:
+    """``(motion (T, V, 3), valid frames, bodies dropped)`` of sample ``i``, padded holding its last frame."""
+    if not np.all(np.isfinite(sample)):
+        c, f, j, m = (int(k) for k in np.argwhere(~np.isfinite(sample))[0])
+        raise NonFiniteMotionError(
+            f"{p}: sample {i} ({name}) holds non-finite values (NaN or inf), first at frame {f}, "
+            f"joint {j}, body {m}; expected finite joint positions. Repair or drop the sample at its "
+            "source and load again"
+        )
+    b, length, drop = select_body_npy(sample)
+    if length == 0:
+        raise DatasetError(f"{p}: sample {i} ({name}) is all zeros; expected a skeleton")
+    if length < b.shape[0]:
+        b = np.concatenate([b[:length], np.repeat(b[length - 1 : length], b.shape[0] - length, axis=0)])
+    return (b - b[:, :1] if centre else b), length, drop
+
+
+def load_ntu_npy(path: str | os.PathLike, *, cache: bool = False, cache_dir=None, **options) -> MotionDataset:
+    """The ST-GCN / 2s-AGCN arrays: ``*_data_joint.npy`` ``(N, C=3, T, V=25, M)`` and its label pickle.
+
+    The pickle holds ``(sample_names, labels)``. Per sample the most active of the M bodies is kept
+    (``info['bodies_dropped']`` counts non-empty others); trailing all-zero frames (the padding of
+    these arrays) hold the last real frame and mark the sample ``padded``. Sources are the sample names.
+    ``options`` are the fields of :class:`NpyOptions`. The array is memory-mapped and already binary,
+    so ``cache`` is off by default here.
+    """
+    opts = NpyOptions.make(options, "load_ntu_npy")
+    p = Path(path)
+    if not p.is_file():
+        raise DatasetError(f"{p}: file not found")
+    stem = p.name.removesuffix("_data_joint.npy") if p.name.endswith("_data_joint.npy") else p.stem
+    lp = Path(opts.labels) if opts.labels is not None else p.parent / f"{stem}_label.pkl"
+    if not lp.is_file():
+        raise DatasetError(
+            f"{lp}: label file not found; expected the (sample_names, labels) pickle for {p.name}"
+        )
+
+    def build() -> MotionDataset:
+        data = open_npy(p)
+        if data.ndim != 5 or data.shape[1] != 3 or data.shape[3] != 25:
+            raise DatasetError(f"{p}: array of shape {data.shape}; expected (N, 3, T, 25, M)")
+        names, labs = read_label_pkl(lp)
+        if len(names) != data.shape[0]:
+            raise DatasetError(
+                f"{lp}: {len(names)} labels for the {data.shape[0]} samples of {p}; expected equal"
+            )
+        n, _, t, v, _ = data.shape
+        motions = np.empty((n, t, v, 3), dtype=np.float32)
+        padded = np.zeros(n, dtype=bool)
+        dropped = 0
+        for i in range(n):
+            motions[i], length, drop = _npy_motion(p, i, names[i], np.asarray(data[i]), opts.centre)
+            padded[i] = length < t
+            dropped += drop
+        fields = [ntu_name_fields(nm) for nm in names]
+        info = {
+            "format": "ntu_npy",
+            "labels": str(lp),
+            "bodies_dropped": dropped,
+            "window": t,
+            "stride": None,
+        }
+        return MotionDataset(
+            motions,
+            labs,
+            ntu_class_names(int(labs.max()) if labs.size else 0),
+            NTU25,
+            30.0,
+            sources=names,
+            subjects=[str(f["subject"]) if f else None for f in fields],
+            padded=padded,
+            name=p.stem,
+            info={**info, "centred": opts.centre, "options": opts.record()},
+            origin=p,
+        )
+
+    return cached("ntu_npy", [p, lp], opts.record(), build, cache=cache, cache_dir=cache_dir)
+
+
+load_ntu_npy.options = NpyOptions
