@@ -195,9 +195,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"smart-train: error: {exc}", file=sys.stderr)
         return 2
     acc = res["accuracy"]
-    print(f"smart-train: best accuracy {acc:.1%} at epoch {res['best_epoch']} on {res['n_val']} clips "
-          f"({res['split']}); {res['epochs_run']} epochs in {res['seconds']:.0f} s -> {out}"
-          if acc is not None else f"smart-train: no epoch run (already at epoch {res['start_epoch']})")
+    if acc is None:
+        print(f"smart-train: no epoch run (already at epoch {res['start_epoch']})")
+    elif args.keep == "last":
+        last = res["history"][-1]
+        print(f"smart-train: last epoch ({last['epoch']}) accuracy {last['val_accuracy']:.1%} on "
+              f"{res['n_val']} clips ({res['split']}; best {acc:.1%} at epoch {res['best_epoch']}); "
+              f"{res['epochs_run']} epochs in {res['seconds']:.0f} s -> {out}")
+    else:
+        print(f"smart-train: best accuracy {acc:.1%} at epoch {res['best_epoch']} on {res['n_val']} clips "
+              f"({res['split']}); {res['epochs_run']} epochs in {res['seconds']:.0f} s -> {out}")
     return 0
 
 
