@@ -25,11 +25,13 @@ HEAT_COLORS = np.array(
 )
 
 
-def heat_rgba(values, vmin: float = 0.0, vmax: float | None = None) -> np.ndarray:
+def heat_rgba(values, vmin: float = 0.0, vmax: float | None = None, *, out: np.ndarray | None = None
+              ) -> np.ndarray:
     """Map ``values`` (any shape) to RGBA float32 colours in 0..1, shape ``values.shape + (4,)``.
 
     ``vmax`` defaults to the largest finite value; values are clipped to ``[vmin, vmax]``. A zero-width
-    range maps everything to the first stop. NaN maps to the first stop as well.
+    range maps everything to the first stop. NaN maps to the first stop as well. ``out``: a float32 array
+    of that shape to write into (and return) instead of a new one.
     """
     v = np.asarray(values, dtype=np.float64)
     if vmax is None:
@@ -41,7 +43,10 @@ def heat_rgba(values, vmin: float = 0.0, vmax: float | None = None) -> np.ndarra
     else:
         t = (np.nan_to_num(v, nan=vmin) - vmin) / span
     t = np.clip(t, 0.0, 1.0)
-    out = np.empty(v.shape + (4,), dtype=np.float32)
+    if out is None:
+        out = np.empty(v.shape + (4,), dtype=np.float32)
+    elif out.shape != v.shape + (4,) or out.dtype != np.float32:
+        raise ValueError(f"out must be float32 of shape {v.shape + (4,)}, got {out.dtype} {out.shape}")
     for c in range(4):
         out[..., c] = np.interp(t, HEAT_STOPS, HEAT_COLORS[:, c])
     return out

@@ -9,7 +9,11 @@ Side by side is done with **one** GL view and two item sets: the original is tra
 adversarial to +x (item transforms, the data is untouched). One view means one GL context, one camera
 for both skeletons, and one framebuffer to grab for export.
 
-Items are built once in ``__init__`` and only updated with ``setData`` (see STYLE.md W2/W3).
+Items are built once in ``__init__`` and only updated with ``setData`` (see STYLE.md W2/W3): a frame
+writes the pose into preallocated float32 buffers that pyqtgraph writes into its existing vertex buffers.
+Heat colours are looked up per shown frame (a 256-entry table, into a reused ``(V, 4)`` buffer), so a new
+adversarial clip costs one ``(T, V)`` norm and its quantisation; :meth:`SkeletonView.set_adversarial`
+takes clips at any rate and applies at most one per display frame (the newest wins).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtOpenGLWidgets import QOpenGLWidget
 
 from widgets._gl import Lines, Points
+from widgets._throttle import FRAME_MS, FrameThrottle
 from widgets.colormap import heat_colormap, heat_rgba
 
 __all__ = [
@@ -49,6 +54,8 @@ CAMERA_PRESETS = {
     "default": (18.0, -60.0),
 }
 MODES = ("overlay", "side")
+_HEAT_LEVELS = 256
+_HEAT_LUT = heat_rgba(np.linspace(0.0, 1.0, _HEAT_LEVELS))  # (256, 4) float32
 
 
 def _as_clip(a, name: str) -> np.ndarray:
@@ -251,7 +258,8 @@ class SkeletonView(QtWidgets.QWidget):
 
     Public API: :meth:`set_motions`, :meth:`set_adversarial`, :meth:`set_frame`, :meth:`set_mode`,
     :meth:`set_heat`, :meth:`set_trails`, :meth:`set_grid_visible`, :meth:`set_labels`,
-    :meth:`reset_camera`, :meth:`set_camera_preset`, :meth:`grab_frame`, :meth:`grab_array`.
+    :meth:`reset_camera`, :meth:`frame_data`, :meth:`set_camera_preset`, :meth:`grab_frame`,
+    :meth:`grab_array`, :meth:`flush`.
     Attributes: ``gl_view`` (the GLViewWidget), ``original`` and ``adversarial`` (:class:`SkeletonItem`),
     ``floor`` (line item). Signal ``mode_changed(str)``.
     """
@@ -271,7 +279,11 @@ class SkeletonView(QtWidgets.QWidget):
         self._trail_length = 20
         self._trail_joints = np.zeros(0, dtype=np.int64)
         self._disp: np.ndarray | None = None  # (T, V) metres
-        self._heat_colors: np.ndarray | None = None  # (T, V, 4)
+        self._heat_buf = np.zeros((0, 4), dtype=np.float32)  # (V, 4) colours of the shown frame
+        self._heat_level = np.zeros((0, 0), dtype=np.intp)  # (T, V) index into _HEAT_LUT
+        self._pending_adv: tuple[np.ndarray | None] | None = None  # set_adversarial waiting for its frame
+        self._adv_throttle = FrameThrottle(self._apply_adversarial, FRAME_MS, self)
+        self._fit_pending: tuple[float | None, float | None] | None = None
         self._disp_max = 0.0
         self._offsets = (0.0, 0.0)
         self._label_texts = ["original", "adversarial"]
@@ -300,6 +312,7 @@ class SkeletonView(QtWidgets.QWidget):
                                                labels={"0": 0.0})
         self._legend.setDepthValue(10)
         self._legend.hide()
+        self._legend_top = ""
         self.gl_view.addItem(self._legend)
         self._set_floor(-1.0, 1.0, 0.0, -1.0, 1.0)
 
@@ -367,19 +380,24 @@ class SkeletonView(QtWidgets.QWidget):
     @property
     def displacement(self) -> np.ndarray | None:
         """Per-frame, per-joint displacement ``(T, V)`` in metres (None without an adversarial clip)."""
+        self.flush()
         return self._disp
 
-    def set_motions(self, original, adversarial=None, bones=None, fps: float = 30.0) -> None:
+    def set_motions(self, original, adversarial=None, bones=None, fps: float = 30.0, *,
+                    fit_camera: bool = True) -> None:
         """Show ``original`` ``(T, V, 3)`` and ``adversarial`` (same shape, or None), metres, y up.
 
         ``bones`` is an ``(E, 2)`` integer array of joint pairs. Keeps the current frame (clamped) and
-        refits the camera.
+        refits the camera (the default view), unless ``fit_camera`` is False (the camera stays; call
+        :meth:`frame_data` to re-frame it keeping the user's angles).
         """
         orig = _as_clip(original, "original")
         bones_arr = _as_bones(np.zeros((0, 2), np.int64) if bones is None else bones, orig.shape[1])
         if not fps > 0:
             raise ValueError(f"fps must be > 0, got {fps}")
         adv = self._check_adv(adversarial, orig)
+        self._adv_throttle.cancel()
+        self._pending_adv = None
         self._orig = orig
         self._bones = bones_arr
         self._fps = float(fps)
@@ -390,21 +408,45 @@ class SkeletonView(QtWidgets.QWidget):
         self.original.show()
         self._adv = adv
         self._update_displacement()
+        self._update_overlay()
         self._frame = min(self._frame, orig.shape[0] - 1)
         self._layout_scene()
         self._refresh()
-        self.reset_camera()
+        if fit_camera:
+            self.reset_camera()
 
     def set_adversarial(self, adversarial) -> None:
         """Replace only the adversarial clip (same shape as the original) or remove it with None.
 
-        Cheap enough to call while an attack runs; the camera and the frame stay.
+        Cheap enough to call while an attack runs (at any rate: the clip is checked now and shown at most
+        once per display frame, the newest winning; :meth:`flush` shows it at once); the camera and the
+        frame stay. The array is used as given when it is C-contiguous float32 (no copy): do not write
+        into it afterwards.
         """
         if self._orig is None:
             raise RuntimeError("set_motions() must be called before set_adversarial()")
-        self._adv = self._check_adv(adversarial, self._orig)
+        self._pending_adv = (self._check_adv(adversarial, self._orig),)
+        self._adv_throttle.request()
+
+    def flush(self) -> None:
+        """Apply an adversarial clip still waiting for its frame (:meth:`set_adversarial`)."""
+        self._adv_throttle.flush()
+
+    @property
+    def redraws(self) -> int:
+        """How many adversarial clips were applied (set_adversarial calls merge within a frame)."""
+        return self._adv_throttle.redraws
+
+    def _apply_adversarial(self) -> None:
+        if self._pending_adv is None:
+            return
+        (adv,) = self._pending_adv
+        self._pending_adv = None
+        presence_changed = (adv is None) != (self._adv is None)
+        self._adv = adv
         self._update_displacement()
-        self._layout_scene()
+        if presence_changed:  # side-by-side offsets and the floor depend on whether there is a second clip
+            self._layout_scene()
         self._refresh()
 
     def _check_adv(self, adversarial, orig: np.ndarray) -> np.ndarray | None:
@@ -416,22 +458,30 @@ class SkeletonView(QtWidgets.QWidget):
         return adv
 
     def _update_displacement(self) -> None:
+        had_adv = self._disp is not None
         if self._adv is None or self._orig is None:
             self._disp = None
-            self._heat_colors = None
             self._disp_max = 0.0
         else:
-            self._disp = np.linalg.norm(self._adv - self._orig, axis=2)
-            finite = self._disp[np.isfinite(self._disp)]
-            self._disp_max = float(finite.max()) if finite.size else 0.0
-            self._heat_colors = np.ascontiguousarray(heat_rgba(self._disp, 0.0, self._disp_max))
-            top = f"{self._disp_max * 1000:.1f} mm"
-            self._legend.setData(labels={"0 mm": 0.0, top: 1.0})
-        self._update_overlay()
+            d = self._adv - self._orig
+            self._disp = np.sqrt(np.einsum("tvc,tvc->tv", d, d))
+            finite = np.isfinite(self._disp)
+            top = float(self._disp[finite].max()) if finite.any() else 0.0
+            self._disp_max = top
+            scale = (_HEAT_LEVELS - 1) / top if top > 0 else 0.0
+            level = np.nan_to_num(self._disp * scale, nan=0.0, posinf=_HEAT_LEVELS - 1)
+            self._heat_level = np.clip(level + 0.5, 0, _HEAT_LEVELS - 1).astype(np.intp)
+            text = f"{self._disp_max * 1000:.1f} mm"
+            if text != self._legend_top:
+                self._legend_top = text
+                self._legend.setData(labels={"0 mm": 0.0, text: 1.0})
+        if had_adv != (self._disp is not None):
+            self._update_overlay()
 
     # --- frame -------------------------------------------------------------------------------------------
     def set_frame(self, i: int) -> None:
         """Show frame ``i`` (clamped to the clip)."""
+        self._adv_throttle.flush()
         if self._orig is None:
             self._frame = 0
             return
@@ -447,9 +497,16 @@ class SkeletonView(QtWidgets.QWidget):
         self.adversarial.setVisible(show_adv)
         if show_adv:
             self.adversarial.set_pose(self._adv[i])
-            self.adversarial.set_joint_colors(self._heat_colors[i] if self._heat else None)
+            self.adversarial.set_joint_colors(self._frame_heat(i) if self._heat else None)
         self._legend.setVisible(show_adv and self._heat)
         self._update_trails()
+
+    def _frame_heat(self, i: int) -> np.ndarray:
+        """Heat colours ``(V, 4)`` of frame ``i``, written into one reused buffer."""
+        level = self._heat_level[i]
+        if self._heat_buf.shape[0] != level.shape[0]:
+            self._heat_buf = np.zeros((level.shape[0], 4), dtype=np.float32)
+        return np.take(_HEAT_LUT, level, axis=0, out=self._heat_buf)
 
     def _update_trails(self) -> None:
         if not self._trails or self._orig is None:
@@ -470,6 +527,7 @@ class SkeletonView(QtWidgets.QWidget):
         """'overlay' (both at the same place) or 'side' (original left, adversarial right)."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        self._adv_throttle.flush()
         changed = mode != self._mode
         self._mode = mode
         with QtCore.QSignalBlocker(self.mode_combo):
@@ -481,6 +539,7 @@ class SkeletonView(QtWidgets.QWidget):
 
     def set_heat(self, on: bool) -> None:
         """Colour the adversarial joints by displacement (heat scale, with a colour bar)."""
+        self._adv_throttle.flush()
         self._heat = bool(on)
         with QtCore.QSignalBlocker(self.heat_check):
             self.heat_check.setChecked(self._heat)
@@ -488,6 +547,7 @@ class SkeletonView(QtWidgets.QWidget):
 
     def set_trails(self, on: bool, length: int | None = None) -> None:
         """Motion trails of the leaf joints over the last ``length`` frames."""
+        self._adv_throttle.flush()
         self._trails = bool(on)
         if length is not None:
             if length < 1:
@@ -508,6 +568,7 @@ class SkeletonView(QtWidgets.QWidget):
     def set_labels(self, original: str | None = None, adversarial: str | None = None,
                    caption: str | None = None) -> None:
         """Texts of the colour key (top left, burned into grabbed frames); None keeps a text."""
+        self._adv_throttle.flush()
         if original is not None:
             self._label_texts[0] = original
         if adversarial is not None:
@@ -577,6 +638,9 @@ class SkeletonView(QtWidgets.QWidget):
         self._floor_y = y
 
     def _fit_camera(self, elevation: float | None = None, azimuth: float | None = None) -> None:
+        self._adv_throttle.flush()
+        # Fitted before the view is shown, the distance would use a provisional size: fit again on show.
+        self._fit_pending = None if self.gl_view.isVisible() else (elevation, azimuth)
         lo, hi = self._bounds()
         centre = 0.5 * (lo + hi)
         radius = max(0.5 * float(np.linalg.norm(hi - lo)), 0.25)
@@ -592,6 +656,23 @@ class SkeletonView(QtWidgets.QWidget):
     def reset_camera(self) -> None:
         """Default three-quarter view, fitted to both clips."""
         self._fit_camera(*CAMERA_PRESETS["default"])
+
+    def frame_data(self) -> None:
+        """Re-frame the camera on the clips shown now (centre and distance), keeping its angles.
+
+        For a new dataset or motion whose size or place differs from the last one. A view that is not
+        shown yet is framed again when it first appears at its real size.
+        """
+        self._fit_camera()
+
+    def showEvent(self, ev):  # noqa: N802 - Qt naming
+        super().showEvent(ev)
+        if self._fit_pending is not None:
+            QtCore.QTimer.singleShot(0, self._refit_pending)
+
+    def _refit_pending(self) -> None:
+        if self._fit_pending is not None and self.gl_view.isVisible():
+            self._fit_camera(*self._fit_pending)
 
     def set_camera_preset(self, name: str) -> None:
         """'front', 'side', 'top' (or 'default'), fitted to both clips."""
@@ -611,6 +692,7 @@ class SkeletonView(QtWidgets.QWidget):
         that size; a visible view renders at its own size and the image is scaled (smooth) to ``size``,
         so the user's layout is left alone. Pass even sizes for video encoders.
         """
+        self._adv_throttle.flush()
         if size is None:
             return self.gl_view.grabFramebuffer()
         w, h = (int(size[0]), int(size[1]))

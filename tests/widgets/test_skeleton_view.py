@@ -84,7 +84,8 @@ def test_heat_colours_and_legend(view, walk):
     view.set_frame(12)
     colors = view.adversarial.joints.color
     assert isinstance(colors, np.ndarray) and colors.shape == (original.shape[1], 4)
-    np.testing.assert_allclose(colors, heat_rgba(disp[12], 0.0, disp.max()), atol=1e-6)
+    # 256-level lookup table: within 1/255 of the scale's steepest stop-to-stop slope
+    np.testing.assert_allclose(colors, heat_rgba(disp[12], 0.0, disp.max()), atol=0.01)
     assert view._legend.visible()
     view.set_heat(False)
     np.testing.assert_allclose(view.adversarial.joints.color, np.tile(ADVERSARIAL_COLOR, (16, 1)), atol=1e-6)
@@ -95,6 +96,7 @@ def test_adversarial_none_hides_it(view, walk):
     view.set_adversarial(None)
     assert not view.adversarial.visible() and view.displacement is None
     view.set_adversarial(walk[1])
+    view.flush()  # a second clip within one display frame is applied at the end of the frame
     assert view.adversarial.visible() and view.displacement.shape == walk[0].shape[:2]
 
 
