@@ -142,3 +142,10 @@ def test_one_skipping_loop_for_every_format(tmp_path, kind):
         bad.rename(bad_only / bad.name)
     with pytest.raises(DatasetError, match=r"none of its 1 takes could be read; first error: .*"):
         datasets.load(bad_only, format=kind, skip_bad=True)
+
+
+def test_class_names_must_be_a_list_or_mapping(tmp_path):
+    write_amc_take(tmp_path / "1", "aa", "kick", 1, frames=100)
+    with pytest.raises(DatasetError, match="class_names must be a list of names or a mapping, got 'kick'"):
+        datasets.load(tmp_path, class_names="kick")
+    assert datasets.load(tmp_path, class_names={"1": "kicking"}).class_names == ["kicking"]

@@ -14,7 +14,7 @@ from ..errors import DatasetError
 
 __all__ = ["cache_root", "cached"]
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: keyed by the loaders' options objects; info['options']
 ENV_VAR = "SMART_WORKBENCH_CACHE"
 
 

@@ -462,5 +462,9 @@ def class_folder_takes(
 ) -> tuple[list[Path], dict[Path, int], list[str]]:
     """``(files, label of each file, class names)`` of takes in class sub-folders (see
     :func:`_resolve_classes`)."""
+    if isinstance(class_names, str | bytes) or not (
+        class_names is None or isinstance(class_names, Sequence | Mapping)
+    ):
+        raise DatasetError(f"class_names must be a list of names or a mapping, got {class_names!r:.60}")
     pairs, names = _resolve_classes(_class_folders(root, ext), class_names, root)
     return [f for _, f in pairs], {f: names.index(c) for c, f in pairs}, names
