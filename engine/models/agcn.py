@@ -37,6 +37,13 @@ gradient). On ``hdm05_25`` the same steps use that layout's landmarks
 (:func:`engine.models.graph.landmarks`). ``preprocess=False`` skips steps 2--4 (for already clean
 data); packing and the bone stream stay. A take longer than ``pad_to`` is not cut.
 These functions are public: MS-G3D and DGNN share this pipeline.
+
+**Input normalisation (issue 11).** Built with ``normalize=True`` (or a dict of options), as every
+model ``smart-train`` makes and every shipped HDM05 checkpoint, the model first turns each clip about
+``y`` to face ``+z`` at its first frame and moves its first root to ``x = z = 0``
+(:mod:`engine.models.normalize`; differentiable, recorded in ``options["normalize"]``), before
+anything above; its predictions are then invariant to where the take stands and which way it faces.
+Without it (official files) the model sees the motion as given.
 """
 
 from __future__ import annotations

@@ -56,6 +56,13 @@ on the official inputs (the classifier's ``(N, 3, T, V, M)`` and the AIM's ``(N,
 Loading the official files: :func:`combine_official` merges a ``model1`` and a ``model2`` state
 dict (``module.`` prefixes stripped) into this module's state dict; :meth:`ASGCN.load_official`
 loads them with ``strict=True``.
+
+**Input normalisation (issue 11).** Built with ``normalize=True`` (or a dict of options), as every
+model ``smart-train`` makes and every shipped HDM05 checkpoint, the model first turns each clip about
+``y`` to face ``+z`` at its first frame and moves its first root to ``x = z = 0``
+(:mod:`engine.models.normalize`; differentiable, recorded in ``options["normalize"]``), before
+anything above; its predictions are then invariant to where the take stands and which way it faces.
+Without it (official files) the model sees the motion as given.
 """
 
 from __future__ import annotations

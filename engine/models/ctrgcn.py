@@ -30,6 +30,13 @@ How ``forward`` reproduces the official NTU test input (SGN-style ``seq_transfor
 Each step is a gather, a subtraction or a linear interpolation of the input, so forward is
 differentiable (the frame selection is a constant of the gradient). ``preprocess=False`` only
 packs the bodies (and forms bones), for clean fixed-length data.
+
+**Input normalisation (issue 11).** Built with ``normalize=True`` (or a dict of options), as every
+model ``smart-train`` makes and every shipped HDM05 checkpoint, the model first turns each clip about
+``y`` to face ``+z`` at its first frame and moves its first root to ``x = z = 0``
+(:mod:`engine.models.normalize`; differentiable, recorded in ``options["normalize"]``), before
+anything above; its predictions are then invariant to where the take stands and which way it faces.
+Without it (official files) the model sees the motion as given.
 """
 
 from __future__ import annotations

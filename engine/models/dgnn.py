@@ -36,6 +36,13 @@ the bone stream and the two-body packing are part of the model and always happen
 ``stream="motion"`` feeds the temporal differences of joints and bones instead (the repository's
 motion stream: ``x[t+1] - x[t]``, last frame zero). :meth:`DGNN.forward_official` runs the network
 on the repository's own two inputs ``(N, 3, T, V, M)``.
+
+**Input normalisation (issue 11).** Built with ``normalize=True`` (or a dict of options), as every
+model ``smart-train`` makes and every shipped HDM05 checkpoint, the model first turns each clip about
+``y`` to face ``+z`` at its first frame and moves its first root to ``x = z = 0``
+(:mod:`engine.models.normalize`; differentiable, recorded in ``options["normalize"]``), before
+anything above; its predictions are then invariant to where the take stands and which way it faces.
+Without it (official files) the model sees the motion as given.
 """
 
 from __future__ import annotations

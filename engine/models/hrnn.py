@@ -22,6 +22,13 @@ Preprocessing (``preprocess=True``): the clip is translated so that the spine ba
 joint 0; ``hdm05_25`` root) of its first frame is at the origin -- the paper normalises the
 skeletons' position, and this keeps the model translation invariant; it is a subtraction, so
 differentiable. ``preprocess=False`` feeds the coordinates as they are.
+
+**Input normalisation (issue 11).** Built with ``normalize=True`` (or a dict of options), as every
+model ``smart-train`` makes and every shipped HDM05 checkpoint, the model first turns each clip about
+``y`` to face ``+z`` at its first frame and moves its first root to ``x = z = 0``
+(:mod:`engine.models.normalize`; differentiable, recorded in ``options["normalize"]``), before
+anything above; its predictions are then invariant to where the take stands and which way it faces.
+Without it (official files) the model sees the motion as given.
 """
 
 from __future__ import annotations

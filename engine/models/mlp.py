@@ -5,6 +5,13 @@ the softmax the attack differentiates; ours returns the raw logits of the last l
 The clip length is fixed at build time (``frames``): the MLP sees ``T * V * 3`` numbers.
 Inputs are standardised inside ``forward`` with per-coordinate ``mean``/``std`` buffers (saved in
 the state dict, set by training), so the model takes metres like every recognizer.
+
+**Input normalisation (issue 11).** Built with ``normalize=True`` (or a dict of options), as every
+model ``smart-train`` makes and every shipped HDM05 checkpoint, the model first turns each clip about
+``y`` to face ``+z`` at its first frame and moves its first root to ``x = z = 0``
+(:mod:`engine.models.normalize`; differentiable, recorded in ``options["normalize"]``), before
+anything above; its predictions are then invariant to where the take stands and which way it faces.
+Without it (official files) the model sees the motion as given.
 """
 
 from __future__ import annotations

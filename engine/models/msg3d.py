@@ -25,6 +25,13 @@ Everything is differentiable; ``preprocess=False`` skips padding, centring and r
 training on clean data (the packing and the bone stream stay; ``num_person=1`` drops the zero body
 for demo variants). :meth:`MSG3D.forward_official` runs the network on the official input
 ``(N, 3, T, V, M)``.
+
+**Input normalisation (issue 11).** Built with ``normalize=True`` (or a dict of options), as every
+model ``smart-train`` makes and every shipped HDM05 checkpoint, the model first turns each clip about
+``y`` to face ``+z`` at its first frame and moves its first root to ``x = z = 0``
+(:mod:`engine.models.normalize`; differentiable, recorded in ``options["normalize"]``), before
+anything above; its predictions are then invariant to where the take stands and which way it faces.
+Without it (official files) the model sees the motion as given.
 """
 
 from __future__ import annotations

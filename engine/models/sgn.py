@@ -40,6 +40,13 @@ official training-time random rotation is data augmentation, not part of the mod
 difference ``dif`` (zero first frame) and the two BatchNorm1d(3V) embeddings with channel
 ``c * V + v`` are the model's own layers. Everything is differentiable in the input (the sampling
 is a gather; which frames are empty is a constant of the gradient).
+
+**Input normalisation (issue 11).** Built with ``normalize=True`` (or a dict of options), as every
+model ``smart-train`` makes and every shipped HDM05 checkpoint, the model first turns each clip about
+``y`` to face ``+z`` at its first frame and moves its first root to ``x = z = 0``
+(:mod:`engine.models.normalize`; differentiable, recorded in ``options["normalize"]``), before
+anything above; its predictions are then invariant to where the take stands and which way it faces.
+Without it (official files) the model sees the motion as given.
 """
 
 from __future__ import annotations

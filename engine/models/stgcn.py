@@ -24,6 +24,13 @@ feeder applies no transform), on one body ``(N, T, V, 3)`` in camera metres:
   global average pool. Nothing else: no centring, rotation or scaling. A longer clip is not cut.
 
 ``preprocess=False`` skips the padding (for already clean data of any length).
+
+**Input normalisation (issue 11).** Built with ``normalize=True`` (or a dict of options), as every
+model ``smart-train`` makes and every shipped HDM05 checkpoint, the model first turns each clip about
+``y`` to face ``+z`` at its first frame and moves its first root to ``x = z = 0``
+(:mod:`engine.models.normalize`; differentiable, recorded in ``options["normalize"]``), before
+anything above; its predictions are then invariant to where the take stands and which way it faces.
+Without it (official files) the model sees the motion as given.
 """
 
 from __future__ import annotations
