@@ -1,4 +1,4 @@
-"""Layers shared by the 2s-AGCN family (2s-AGCN and CTR-GCN).
+"""Layers shared by the 2s-AGCN family (2s-AGCN and CTR-GCN; the temporal convolution also MS-G3D, DGNN).
 
 Only construction and wiring live here; the parameter names each model registers (``conv``,
 ``bn``, ``down``, ``gcn1``, ``tcn1``, ``residual``, ``data_bn``, ``l1..l10``, ``fc``) and the order
@@ -30,15 +30,24 @@ def bn_init(bn: nn.BatchNorm2d | nn.BatchNorm1d, scale: float) -> None:
 
 
 class UnitTCN(nn.Module):
-    """Temporal convolution (k x 1) + BatchNorm (``conv``, ``bn``)."""
+    """The temporal convolution of the GCN family: (k x 1) conv + BatchNorm, official names ``conv``, ``bn``.
 
-    def __init__(self, cin: int, cout: int, kernel_size: int = 9, stride: int = 1) -> None:
+    One block for 2s-AGCN's ``unit_tcn``, CTR-GCN's and MS-G3D's ``TemporalConv`` (dilated; ``init=False``:
+    PyTorch's default initialisation, as in their code) and DGNN's temporal convolution. ``init=True``:
+    Kaiming (fan out) conv weights, zero bias, BatchNorm weight 1 -- the 2s-AGCN / DGNN initialisation.
+    Padding keeps the length at stride 1: ``(k + (k - 1)(d - 1) - 1) // 2``.
+    """
+
+    def __init__(self, cin: int, cout: int, kernel_size: int = 9, stride: int = 1, dilation: int = 1,
+                 init: bool = True) -> None:
         super().__init__()
-        pad = (kernel_size - 1) // 2
-        self.conv = nn.Conv2d(cin, cout, (kernel_size, 1), padding=(pad, 0), stride=(stride, 1))
+        pad = (kernel_size + (kernel_size - 1) * (dilation - 1) - 1) // 2
+        self.conv = nn.Conv2d(cin, cout, (kernel_size, 1), padding=(pad, 0), stride=(stride, 1),
+                              dilation=(dilation, 1))
         self.bn = nn.BatchNorm2d(cout)
-        conv_init(self.conv)
-        bn_init(self.bn, 1)
+        if init:
+            conv_init(self.conv)
+            bn_init(self.bn, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.bn(self.conv(x))

@@ -73,7 +73,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import CheckpointError
 from ..skeleton import Layout
 from . import graph
 from ._registry import register
@@ -339,19 +338,11 @@ class ASGCN(nn.Module):
 
     # -- loading the official files --------------------------------------------------------------
     def load_official(self, model1: Mapping[str, torch.Tensor], model2: Mapping[str, torch.Tensor]) -> None:
-        """Load the official classifier and AIM state dicts together, strictly."""
-        state = combine_official(model1, model2)
-        own = self.state_dict()
-        missing = [k for k in own if k not in state]
-        unexpected = [k for k in state if k not in own]
-        misshaped = [f"{k}: file {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
-                     for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape)]
-        if missing or unexpected or misshaped:
-            raise CheckpointError(
-                f"asgcn: the official files do not fit this model: missing {missing[:10]}; "
-                f"unexpected {unexpected[:10]}; mis-shaped {misshaped[:10]}"
-            )
-        self.load_state_dict(state, strict=True)
+        """Load the official classifier and AIM state dicts together, strictly (the checkpoint loader's
+        strict load: missing, unexpected and mis-shaped keys are listed in a :class:`CheckpointError`)."""
+        from .checkpoint import _load_state
+
+        _load_state(self, combine_official(model1, model2), "asgcn official files")
 
     # -- input -----------------------------------------------------------------------------------
     def inputs(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -48,7 +48,7 @@ from torch import nn
 
 from ..skeleton import Layout
 from . import graph
-from ._blocks import AGCNBackbone, GCNTCNUnit, bn_init, conv_init, down_block
+from ._blocks import AGCNBackbone, GCNTCNUnit, UnitTCN, bn_init, conv_init, down_block
 from ._registry import register
 from .agcn import bone_stream, check_motion, pack_bodies
 
@@ -81,18 +81,6 @@ def official_ctrgcn_input(x: torch.Tensor, layout: Layout, num_person: int = 2, 
     return torch.stack(out)
 
 
-class TemporalConv(nn.Module):
-    def __init__(self, cin: int, cout: int, kernel_size: int, stride: int = 1, dilation: int = 1) -> None:
-        super().__init__()
-        pad = (kernel_size + (kernel_size - 1) * (dilation - 1) - 1) // 2
-        self.conv = nn.Conv2d(cin, cout, (kernel_size, 1), padding=(pad, 0), stride=(stride, 1),
-                              dilation=(dilation, 1))
-        self.bn = nn.BatchNorm2d(cout)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.bn(self.conv(x))
-
-
 class MultiScaleTemporalConv(nn.Module):
     """Branches: dilated (5 x 1) convs (d = 1, 2), max pool (3 x 1), 1x1; concatenated."""
 
@@ -105,7 +93,7 @@ class MultiScaleTemporalConv(nn.Module):
         bc = cout // nb
         branches: list[nn.Module] = [
             nn.Sequential(nn.Conv2d(cin, bc, 1), nn.BatchNorm2d(bc), nn.ReLU(),
-                          TemporalConv(bc, bc, kernel_size, stride, d))
+                          UnitTCN(bc, bc, kernel_size, stride, d, init=False))
             for d in dilations
         ]
         branches.append(nn.Sequential(nn.Conv2d(cin, bc, 1), nn.BatchNorm2d(bc), nn.ReLU(),

@@ -57,6 +57,7 @@ from torch import nn
 from ..errors import LayoutMismatchError
 from ..skeleton import Layout
 from . import graph
+from ._blocks import UnitTCN
 from ._registry import register
 
 __all__ = [
@@ -253,24 +254,12 @@ def incidence(lay: Layout) -> tuple[np.ndarray, np.ndarray]:
     return (src / deg + 1e-6).astype(np.float32), (tgt / deg + 1e-6).astype(np.float32)
 
 
-class _TemporalConv(nn.Module):
-    def __init__(self, cin: int, cout: int, kernel: int = 9, stride: int = 1) -> None:
-        super().__init__()
-        self.conv = nn.Conv2d(cin, cout, (kernel, 1), padding=((kernel - 1) // 2, 0), stride=(stride, 1))
-        self.bn = nn.BatchNorm2d(cout)
-        nn.init.kaiming_normal_(self.conv.weight, mode="fan_out")
-        nn.init.zeros_(self.conv.bias)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.bn(self.conv(x))
-
-
 class _BiTemporalConv(nn.Module):
     """One temporal convolution applied to both the vertex and the edge stream (shared weights)."""
 
     def __init__(self, cin: int, cout: int, kernel: int = 9, stride: int = 1) -> None:
         super().__init__()
-        self.tempconv = _TemporalConv(cin, cout, kernel, stride)
+        self.tempconv = UnitTCN(cin, cout, kernel, stride)
 
     def forward(self, fv: torch.Tensor, fe: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.tempconv(fv), self.tempconv(fe)

@@ -42,6 +42,7 @@ from torch import nn
 
 from ..skeleton import Layout
 from . import graph
+from ._blocks import UnitTCN
 from ._registry import register
 from .dgnn import check_motion, data_bn_mvc, init_input_options, pack_two_bodies, pre_normalize
 
@@ -81,18 +82,6 @@ class _MSGCN(nn.Module):
         return self.mlp(_aggregate(self.A_powers.to(x.dtype) + self.A_res, x, self.scales))
 
 
-class _TemporalConv(nn.Module):
-    def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1, dilation: int = 1) -> None:
-        super().__init__()
-        pad = (kernel + (kernel - 1) * (dilation - 1) - 1) // 2
-        self.conv = nn.Conv2d(cin, cout, (kernel, 1), padding=(pad, 0), stride=(stride, 1),
-                              dilation=(dilation, 1))
-        self.bn = nn.BatchNorm2d(cout)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.bn(self.conv(x))
-
-
 class _MSTCN(nn.Module):
     """Multi-scale temporal convolution: 4 dilated branches, a max-pool and a 1x1 branch."""
 
@@ -105,7 +94,7 @@ class _MSTCN(nn.Module):
         bc = cout // nb
         branches = [
             nn.Sequential(nn.Conv2d(cin, bc, 1), nn.BatchNorm2d(bc), nn.ReLU(),
-                          _TemporalConv(bc, bc, kernel, stride, d))
+                          UnitTCN(bc, bc, kernel, stride, d, init=False))
             for d in dilations
         ]
         branches.append(nn.Sequential(
@@ -115,7 +104,7 @@ class _MSTCN(nn.Module):
         self.branches = nn.ModuleList(branches)
         self._identity = cin == cout and stride == 1
         if not self._identity:
-            self.residual = _TemporalConv(cin, cout, 1, stride)
+            self.residual = UnitTCN(cin, cout, 1, stride, init=False)
         self.activation = activation
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
