@@ -50,9 +50,11 @@ class Settings:
 
     geometry, window_state: ``QMainWindow.saveGeometry()`` / ``saveState()`` bytes (empty: none yet).
     recent_files: datasets opened, newest first (at most :data:`MAX_RECENT`).
-    last_demo: the demo shown at start when no file is given. last_model: a demo model name or a
-    checkpoint path. last_device: 'cpu' or 'cuda'. view_mode: 'overlay' or 'side'. playback_speed: 0.1–4.
-    export_size, export_fps, export_speed: the export panel's last values.
+    last_demo: the demo shown at start when no file is given. last_model: the checkpoint used last (a
+    path; it is offered again, and chosen, wherever it fits the dataset). last_device: 'cpu' or 'cuda'.
+    view_mode: 'overlay' or 'side'. playback_speed: 0.1–4.
+    export_size, export_fps, export_speed: the export panel's last values; export_dir: the folder of the
+    last export (the save dialog opens there while it is writable).
     """
 
     path: Path
@@ -60,13 +62,14 @@ class Settings:
     window_state: bytes = b""
     recent_files: list[str] = field(default_factory=list)
     last_demo: str = "demo"
-    last_model: str = "mlp"
+    last_model: str = ""
     last_device: str = "cpu"
     view_mode: str = "overlay"
     playback_speed: float = 1.0
     export_size: str = "640x480"
     export_fps: int = 30
     export_speed: float = 1.0
+    export_dir: str = ""
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Settings:

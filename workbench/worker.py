@@ -1,27 +1,33 @@
 """Background work for the GUI: the attack loop and long loads, each in its own QThread (STYLE.md B1).
 
-:class:`AttackWorker` iterates :meth:`engine.attack.SmartAttack.steps` and emits ``step(StepReport)``
+:class:`AttackWorker` runs :func:`engine.attack.attack` and emits ``step(StepReport)`` from its callback
 (numpy copies, throttled to ``max_rate`` per second, the last one always), then ``finished(AttackResult)``
-or ``failed(str)``. :class:`TaskWorker` runs any function ``fn(progress, cancelled)`` the same way.
+or ``failed(Problem)``. :class:`TaskWorker` runs any function ``fn(progress, cancelled)`` the same way.
 
-Cancelling goes through a :class:`threading.Event` read by the loop at every iteration: a slot queued to a
-busy worker would run only after its loop ends. Workers never touch widgets; :func:`start_in_thread` wires
-``thread.started`` to the worker's ``run`` slot (a lambda would run it on the GUI thread) and cleans up.
+Cancelling is a :class:`threading.Event` handed to the attack as ``cancel=`` (read at every iteration: a
+slot queued to a busy worker would run only after its loop ends); the callback's return value means
+nothing. Every worker applies :func:`workbench.runtime.apply_thread_policy` in its thread. Workers never
+touch widgets; :func:`start_in_thread` wires ``thread.started`` to the worker's ``run`` slot (a lambda
+would run it on the GUI thread) and cleans up.
 """
 
 from __future__ import annotations
 
+import inspect
 import os
 import threading
 import time
-import traceback
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
-from engine.attack import AttackConfig, SmartAttack, StepReport
+from engine import attack as attack_mod
+from engine.attack import AttackConfig, StepReport
+
+from .errors import describe
+from .runtime import apply_thread_policy
 
 __all__ = ["AttackWorker", "Cancelled", "TaskWorker", "reap", "start_in_thread", "stop_all", "stop_thread"]
 
@@ -39,9 +45,15 @@ def _lower_thread_priority(nice: int) -> None:
         pass
 
 
-def _describe(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text if text else f"{type(exc).__name__} (no message)"
+def _supported(fn, kwargs: dict) -> dict:
+    """``kwargs`` less the keywords ``fn`` does not take (the engine's signature may grow or shrink)."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return kwargs
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return kwargs
+    return {k: v for k, v in kwargs.items() if k in params}
 
 
 class AttackWorker(QObject):
@@ -55,7 +67,7 @@ class AttackWorker(QObject):
 
     step = Signal(object)
     finished = Signal(object)
-    failed = Signal(str)
+    failed = Signal(object)
 
     def __init__(self, model, layout, config: AttackConfig, motions, labels, targets=None,
                  max_rate: float = 30.0, nice: int = 0):
@@ -89,34 +101,30 @@ class AttackWorker(QObject):
 
     @Slot()
     def run(self) -> None:
+        apply_thread_policy()
         if self._nice:
             _lower_thread_priority(self._nice)
+        state = {"last": 0.0, "pending": None}
+
+        def on_step(report: StepReport) -> bool:
+            now = time.monotonic()
+            if now - state["last"] >= self._interval:
+                self._emit(report)
+                state["last"], state["pending"] = now, None
+            else:
+                state["pending"] = report
+            return self._cancel.is_set()  # read only by an engine without ``cancel=``
+
         try:
-            attack = SmartAttack(self._model, self._layout, self._config)
-            gen = attack.steps(self._motions, self._labels, self._targets, with_motion=True)
-            last_emit = 0.0
-            pending: StepReport | None = None
-            cancelled = False
-            try:
-                for report in gen:
-                    now = time.monotonic()
-                    if now - last_emit >= self._interval:
-                        self._emit(report)
-                        last_emit, pending = now, None
-                    else:
-                        pending = report
-                    if self._cancel.is_set():
-                        cancelled = True
-                        break
-            finally:
-                gen.close()
-            if pending is not None:
-                self._emit(pending)
-            result = attack.result()
-            result.cancelled = cancelled
-        except Exception as exc:  # every failure reaches the GUI as text
-            traceback.print_exc()
-            self.failed.emit(_describe(exc))
+            kwargs = _supported(attack_mod.attack, {
+                "layout": self._layout, "config": self._config, "callback": on_step, "cancel": self._cancel,
+                "with_motion": True, "targets": self._targets})
+            result = attack_mod.attack(self._model, self._motions, self._labels, **kwargs)
+            if state["pending"] is not None:
+                self._emit(state["pending"])
+            result.cancelled = bool(result.cancelled or self._cancel.is_set())
+        except Exception as exc:  # every failure reaches the GUI, in our words with details
+            self.failed.emit(describe(exc, "The attack stopped with an unexpected error."))
             return
         self.finished.emit(result)
 
@@ -126,12 +134,12 @@ class TaskWorker(QObject):
 
     ``progress(done, total, text="")`` emits ``progress(int, int, str)`` and raises :class:`Cancelled`
     once :meth:`cancel` was called; ``cancelled()`` returns that flag. Ends with exactly one of
-    ``finished(object)``, ``failed(str)`` or ``cancelled_signal()``.
+    ``finished(object)``, ``failed(Problem)`` or ``cancelled_signal()``.
     """
 
     progress = Signal(int, int, str)
     finished = Signal(object)
-    failed = Signal(str)
+    failed = Signal(object)
     cancelled_signal = Signal()
 
     def __init__(self, fn: Callable[..., Any], name: str = "task"):
@@ -153,14 +161,14 @@ class TaskWorker(QObject):
 
     @Slot()
     def run(self) -> None:
+        apply_thread_policy()
         try:
             result = self._fn(self._progress, self._cancel.is_set)
         except Cancelled:
             self.cancelled_signal.emit()
             return
         except Exception as exc:
-            traceback.print_exc()
-            self.failed.emit(_describe(exc))
+            self.failed.emit(describe(exc))
             return
         if self._cancel.is_set():
             self.cancelled_signal.emit()

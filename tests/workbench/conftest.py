@@ -30,9 +30,19 @@ def _skip_without_gl(qapp, gl_unavailable_reason):
 
 @pytest.fixture
 def message_boxes(monkeypatch):
-    """QMessageBox.critical/warning/information/question record ``(kind, title, text)`` instead of
-    blocking; question answers Yes."""
-    calls: list[tuple[str, str, str]] = []
+    """QMessageBox.critical/warning/information/about/question and ``QMessageBox.exec`` (the error
+    dialogs with details) record ``(kind, title, text)`` instead of blocking; question answers Yes. The
+    details of each exec'd box go to ``message_boxes.details``."""
+    calls = _Calls()
+
+    def exec_(box):
+        icon = QtWidgets.QMessageBox.Icon
+        icons = {icon.Critical: "critical", icon.Warning: "warning"}
+        calls.append((icons.get(box.icon(), "information"), box.windowTitle(), box.text()))
+        calls.details.append(box.detailedText())
+        return QtWidgets.QMessageBox.StandardButton.Ok
+
+    monkeypatch.setattr(QtWidgets.QMessageBox, "exec", exec_)
 
     def record(kind, answer=QtWidgets.QMessageBox.StandardButton.Ok):
         def fn(parent, title, text, *args, **kwargs):
@@ -40,11 +50,17 @@ def message_boxes(monkeypatch):
             return answer
         return staticmethod(fn)
 
-    for kind in ("critical", "warning", "information"):
+    for kind in ("critical", "warning", "information", "about"):
         monkeypatch.setattr(QtWidgets.QMessageBox, kind, record(kind))
     monkeypatch.setattr(QtWidgets.QMessageBox, "question",
                         record("question", QtWidgets.QMessageBox.StandardButton.Yes))
     return calls
+
+
+class _Calls(list):
+    def __init__(self):
+        super().__init__()
+        self.details: list[str] = []
 
 
 @pytest.fixture

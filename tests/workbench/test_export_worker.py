@@ -17,18 +17,19 @@ from workbench.settings import MAX_RECENT, Settings
 
 
 def _attack(qtbot, win, **params):
-    win.panel.set_params(params)
+    win.attack_dock.panel.set_params(params)
     with qtbot.waitSignal(win.attack_finished, timeout=30_000) as blocker:
         win.run_attack()
     return blocker.args[0]
 
 
-def _set_export(win, size="320x240", fps=30, speed_index=None, mode="overlay"):
-    win.export_size.setEditText(size)
-    win.export_fps.setValue(fps)
-    if speed_index is not None:
-        win.export_speed.setCurrentIndex(speed_index)
-    win.export_mode.setCurrentIndex(win.export_mode.findData(mode))
+def _set_export(win, size="320x240", fps=30, speed=None, mode="overlay"):
+    d = win.export_dock
+    d.size_combo.setEditText(size)
+    d.fps_spin.setValue(fps)
+    if speed is not None:
+        d.speed_combo.setCurrentIndex(d.speed_combo.findData(speed))
+    d.set_mode(mode)
 
 
 def test_frame_indices_follow_speed_and_fps():
@@ -47,7 +48,7 @@ def test_frame_indices_follow_speed_and_fps():
 def test_export_gif_and_mp4_have_expected_frames_and_size(make_main_window, qtbot, tmp_path):
     win = make_main_window()
     _attack(qtbot, win, iterations=10)
-    _set_export(win, "322x240", fps=30, speed_index=win.export_speed.findData(2.0), mode="side")
+    _set_export(win, "322x240", fps=30, speed=2.0, mode="side")
     gif = tmp_path / "clip.gif"
     with qtbot.waitSignal(win.export_finished, timeout=60_000):
         win.export("gif", gif)
@@ -65,7 +66,7 @@ def test_export_gif_and_mp4_have_expected_frames_and_size(make_main_window, qtbo
             total += im.info["duration"]
         assert abs(total - 1000) <= 10  # 60 frames at 2x: one second
 
-    _set_export(win, "322x240", fps=60, speed_index=win.export_speed.findData(1.0))
+    _set_export(win, "322x240", fps=60, speed=1.0)
     mp4 = tmp_path / "clip.mp4"
     with qtbot.waitSignal(win.export_finished, timeout=60_000):
         win.export("mp4", mp4)
@@ -100,7 +101,7 @@ def test_export_motion_numbers_and_plots(make_main_window, qtbot, tmp_path, mess
     ds = datasets.load(tmp_path / "m.npz")
     assert ds.motions.shape == (2, 60, 25, 3)
     np.testing.assert_allclose(ds.motions[1], rec.adversarial, atol=1e-6)
-    np.testing.assert_allclose(ds.motions[0], win.dataset.motions[0], atol=1e-6)
+    np.testing.assert_allclose(ds.motions[0], win.state.dataset.motions[0], atol=1e-6)
     data = json.loads((tmp_path / "m.json").read_text())
     assert data["runs"][0]["iterations"] == 5 and "displacement_mean" in data["runs"][0]["metrics"]
     assert len(data["runs"][0]["history"]["total"]) == 6
@@ -162,8 +163,7 @@ def test_attack_worker_throttles_but_emits_the_last_step(qtbot):
     sink = _Sink()
     worker.step.connect(sink.on_step)
     worker.finished.connect(sink.on_finished)
-    thread = start_in_thread(worker, (worker.finished, worker.failed))
-    assert thread.isRunning() or sink.result is not None
+    start_in_thread(worker, (worker.finished, worker.failed))
     qtbot.waitUntil(lambda: sink.result is not None, timeout=30_000)
     assert sink.steps[-1][0] == 60 and len(sink.steps) < 61
     assert all(in_gui for _, in_gui in sink.steps)
@@ -193,7 +193,7 @@ def test_attack_worker_cancel_stops_within_an_iteration(qtbot):
 def test_settings_round_trip(tmp_path):
     path = tmp_path / "s" / "settings.ini"
     s = Settings.load(path)
-    assert s.recent_files == [] and s.last_model == "mlp"
+    assert s.recent_files == [] and s.last_model == "" and s.export_dir == ""
     for k in range(MAX_RECENT + 3):
         s.add_recent(tmp_path / f"d{k}.npz")
     s.add_recent(tmp_path / "d5.npz")
@@ -230,7 +230,7 @@ def test_screenshot_mode_saves_the_real_window(tmp_path):
 @pytest.mark.gl
 def test_cancelling_a_clip_export_removes_the_partial_file(make_main_window, qtbot, tmp_path):
     win = make_main_window()
-    _set_export(win, "320x240", fps=30, speed_index=win.export_speed.findData(0.25))
+    _set_export(win, "320x240", fps=30, speed=0.25)
     out = tmp_path / "long.mp4"
     win.export("mp4", out)
     qtbot.waitUntil(lambda: out.exists(), timeout=20_000)
@@ -238,7 +238,24 @@ def test_cancelling_a_clip_export_removes_the_partial_file(make_main_window, qtb
     win.export_finished.connect(finished.append)
     from PySide6 import QtWidgets
 
-    win._export_dialog.findChild(QtWidgets.QPushButton).click()  # the dialog's Cancel button
+    win.exporter.dialog.findChild(QtWidgets.QPushButton).click()  # the dialog's Cancel button
     qtbot.wait(100)
-    assert win._export_gen is None and not finished
+    assert win.exporter.gen is None and not finished
     assert not out.exists()
+
+
+@pytest.mark.gl
+def test_png_frames_go_into_a_new_folder_and_the_dialog_opens_in_a_writable_one(make_main_window, qtbot,
+                                                                                 tmp_path):
+    import os
+
+    win = make_main_window()
+    assert os.access(win.exporter.folder(), os.W_OK)
+    _set_export(win, "64x48", fps=10, speed=2.0)
+    out = tmp_path / "new" / "frames"
+    with qtbot.waitSignal(win.export_finished, timeout=60_000):
+        win.export("png", out)
+    assert len(list(out.glob("*.png"))) == 10  # 60 frames at 2x, 10 fps
+    assert win.exporter.folder() == out  # the next dialog opens where the last export went
+    win.settings.export_dir = str(tmp_path / "missing")
+    assert win.exporter.folder() != tmp_path / "missing"

@@ -1,0 +1,91 @@
+"""Black-box transfer, live: the adversarial motion on screen (the shown run, or the attack's current
+iterate, at most once a second) shown to every *other* model that fits the open dataset — the shipped
+checkpoints with the same layout and class names and the checkpoints opened this session. Their
+predictions (of the original and of the adversarial motion) go into ``state.transfer``."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from PySide6 import QtCore
+
+from engine.models import fit
+
+from .session import evaluate, load_model
+from .state import TransferRow, WorkbenchState
+from .tasks import TaskRunner
+
+__all__ = ["TransferController"]
+
+
+class TransferController(QtCore.QObject):
+    LIVE_INTERVAL_S = 1.0
+
+    def __init__(self, state: WorkbenchState, tasks: TaskRunner, device, parent=None):
+        super().__init__(parent)
+        self.state, self.tasks, self._device = state, tasks, device
+        self._last_live = 0.0
+        self._shown_id: int | None = None
+        state.runs_changed.connect(self._on_runs)
+        state.run_stepped.connect(self._on_step)
+
+    def others(self) -> list:
+        st = self.state
+        mine = st.model.source if st.model is not None else None
+        return [c for c in st.choices if c.source != mine]
+
+    def _on_runs(self) -> None:
+        rec = self.state.shown
+        if rec is None:
+            self._shown_id = None
+            return
+        if rec.run_id != self._shown_id:
+            self._shown_id = rec.run_id
+            self.compute(rec.original, rec.adversarial,
+                         f"Run #{rec.run_id}'s adversarial motion (made on {rec.model}) shown to the other "
+                         "models that fit this dataset:")
+
+    def _on_step(self) -> None:
+        st = self.state
+        r = st.running
+        if r is None or r.report is None or r.report.adversarial is None or st.dataset is None:
+            return
+        now = time.monotonic()
+        if now - self._last_live < self.LIVE_INTERVAL_S or self.tasks.running("transfer"):
+            return
+        self._last_live = now
+        self.compute(st.dataset.motions[r.motion], r.report.adversarial[0],
+                     f"Live: iteration {r.report.iteration} of the attack on {r.model}, shown to the other "
+                     "models that fit this dataset:")
+
+    def compute(self, original: np.ndarray, adversarial: np.ndarray, note: str) -> None:
+        st = self.state
+        others, ds, device = self.others(), st.dataset, self._device()
+        if ds is None:
+            return
+        if not others:
+            st.set_transfer([], "No other model fits this dataset: open another checkpoint trained on it to "
+                                "see whether the attack transfers.")
+            return
+        label = int(ds.labels[st.index]) if st.index is not None else -1
+        pair = np.stack([np.asarray(original, np.float32), np.asarray(adversarial, np.float32)])
+
+        def job(progress, cancelled):
+            rows = []
+            for k, c in enumerate(others):
+                lm = load_model(c.source)
+                lmap = fit(lm.model, ds)
+                p = evaluate(lm.model, pair, device)
+                inv = {int(m): d for d, m in enumerate(lmap) if m >= 0}
+                names = [ds.class_names[inv[j]] if j in inv else lm.class_names[j] for j in range(p.shape[1])]
+                po, pa = int(np.argmax(p[0])), int(np.argmax(p[1]))
+                truth = int(lmap[label]) if 0 <= label < len(lmap) else -1
+                rows.append(TransferRow(c.title, c.source, names[po], names[pa], float(p[1, pa]),
+                                        fooled=pa != truth, original_correct=po == truth))
+                progress(k + 1, len(others))
+            return rows
+
+        self.tasks.start("transfer", job, lambda rows: st.set_transfer(rows, note),
+                         on_fail=lambda problem: st.set_transfer([], f"Could not run the other models: "
+                                                                     f"{problem.message}"))
