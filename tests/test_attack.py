@@ -43,7 +43,8 @@ class Linear(nn.Module):
 def test_dynamics_terms_match_hand_computation():
     q = _motions(2, 9, dtype=torch.float64)
     qh = q + 0.01 * torch.randn_like(q)
-    got = losses.dynamics_losses(q, qh, 4)
+    weights = (0.5, 0.1, 0.2, 0.15, 0.05)
+    weighted, got = losses.dynamics_losses(q, qh, 4, weights)
     qn, qhn = q.numpy(), qh.numpy()
     for n in range(5):
         dq, dqh = qn, qhn
@@ -51,7 +52,8 @@ def test_dynamics_terms_match_hand_computation():
             dq, dqh = np.diff(dq, axis=1), np.diff(dqh, axis=1)
         # mean over the T-n frames of the squared norm over joints and axes
         want = ((dq - dqh) ** 2).sum(axis=(2, 3)).mean(axis=1)
-        np.testing.assert_allclose(got[n].numpy(), want, rtol=1e-12)
+        np.testing.assert_allclose(got[:, n].numpy(), want, rtol=1e-12)
+    np.testing.assert_allclose(weighted.numpy(), (got.numpy() * np.asarray(weights)).sum(1), rtol=1e-12)
 
 
 def test_bone_loss_matches_hand_computation_and_skips_zero_length_bones():

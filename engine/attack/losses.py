@@ -36,6 +36,7 @@ __all__ = [
     "classification_loss",
     "difference_matrix",
     "dynamics_losses",
+    "dynamics_operators",
     "goal_reached",
     "logit_gradient_norm",
 ]
@@ -51,42 +52,52 @@ def difference_matrix(frames: int, order: int, dtype: torch.dtype = torch.float3
     return d.to(dtype=dtype, device=device)
 
 
-def dynamics_losses(q: torch.Tensor, q_hat: torch.Tensor, max_order: int = 4,
-                    orders: list[int] | None = None, report: list[int] | tuple[int, ...] = ()
-                    ) -> list[torch.Tensor]:
-    """``[l_0, …, l_max_order]`` per motion: the mean over frames of ‖Δⁿqᵢ − Δⁿq̂ᵢ‖², the squared norm
-    over all joints and axes of frame i (Eq. 5). The ``orders`` asked for (all by default) are
-    differentiable; those in ``report`` are computed without gradient (for display); the others
-    come back as zeros.
+@functools.lru_cache(maxsize=64)
+def dynamics_operators(frames: int, weights: tuple[float, ...], dtype: torch.dtype = torch.float32,
+                       device: str = "cpu") -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Precomputed operators of l_dyn over ``frames`` frames for the orders 0…len(weights)−1:
 
-    A differentiated Δⁿ is one matrix product over time with every coordinate's trajectory as a
-    row (measured faster forwards and backwards than a chain of slices, whose backward passes
-    zero-fill a copy per slice, and far faster than a 1-D convolution).
+    * ``M = Σₙ wₙ·DₙᵀDₙ/(T−n)`` ``(T, T)``: the weighted sum Σₙ wₙ·lₙ = Σ_k d_kᵀ M d_k, one matrix product;
+    * ``D`` the stacked difference matrices ``(Σₙ(T−n), T)`` and ``S`` ``(Σₙ(T−n), orders)`` the
+      segment means: every order's lₙ at once, two matrix products (orders with T−n ≤ 0 give 0).
+    """
+    ds, seg, m = [], [], torch.zeros(frames, frames, dtype=torch.float64)
+    k = len(weights)
+    for order, w in enumerate(weights):
+        rows = frames - order
+        if rows <= 0:
+            continue
+        d = difference_matrix(frames, order, torch.float64)
+        ds.append(d)
+        col = torch.zeros(rows, k, dtype=torch.float64)
+        col[:, order] = 1.0 / rows
+        seg.append(col)
+        m += w * (d.T @ d) / rows
+    stacked = torch.cat(ds) if ds else torch.zeros(0, frames, dtype=torch.float64)
+    segments = torch.cat(seg) if seg else torch.zeros(0, k, dtype=torch.float64)
+    return tuple(x.to(dtype=dtype, device=device) for x in (m, stacked, segments))
+
+
+def dynamics_losses(q: torch.Tensor, q_hat: torch.Tensor, max_order: int = 4,
+                    weights: tuple[float, ...] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """l_dyn (Eq. 5) per motion and every order's term: ``(weighted (N,), per_order (N, max_order+1))``.
+
+    ``per_order[:, n]`` is the mean over frames of ‖Δⁿqᵢ − Δⁿq̂ᵢ‖², the squared norm over all joints
+    and axes of frame i; ``weighted`` = Σₙ weightsₙ·per_order[:, n] (``weights`` default: all ones),
+    differentiable, computed as one quadratic form d_kᵀ M d_k per coordinate trajectory d_k
+    (Δⁿq̂ − Δⁿq = Δⁿ(q̂ − q): differences are linear). ``per_order`` carries no gradient (it is
+    reported, not optimised). Two matrix products each: measured far cheaper than a chain of
+    slices or diffs per order, forwards and backwards.
     """
     n, t = q.shape[:2]
-    d = (q_hat - q).reshape(n, t, -1)  # differences are linear: Δⁿq̂ − Δⁿq = Δⁿ(q̂ − q)
-    wanted = range(max_order + 1) if orders is None else orders
-    out = [d.new_zeros(n) for _ in range(max_order + 1)]
-    rows = None
-    for order in wanted:
-        if order > max_order or t - order <= 0:
-            continue
-        if order == 0:
-            diff = d
-        else:
-            if rows is None:
-                rows = d.transpose(1, 2)  # (N, K, T): a 2-D right operand makes this one GEMM
-            diff = torch.matmul(rows, difference_matrix(t, order, d.dtype, str(d.device)).T)
-        out[order] = diff.square().sum(dim=(1, 2)) / (t - order)
-    if report:
-        with torch.no_grad():
-            cur, at = d.detach(), 0
-            for order in sorted(report):
-                if order > max_order or t - order <= 0:
-                    break
-                cur, at = torch.diff(cur, n=order - at, dim=1) if order > at else cur, order
-                out[order] = cur.square().sum(dim=(1, 2)) / (t - order)
-    return out
+    w = tuple(float(x) for x in (weights if weights is not None else (1.0,) * (max_order + 1)))
+    m, stacked, segments = dynamics_operators(t, w, q_hat.dtype, str(q_hat.device))
+    rows = (q_hat - q).reshape(n, t, -1).transpose(1, 2)  # (N, K, T): coordinate trajectories
+    weighted = (torch.matmul(rows, m) * rows).sum(dim=(1, 2))
+    with torch.no_grad():
+        r = rows.detach()
+        per_order = torch.matmul(torch.matmul(r, stacked.T).square(), segments).sum(1)
+    return weighted, per_order
 
 
 def bone_operator(bones: torch.Tensor, joints: int, dtype=torch.float32, device=None) -> torch.Tensor:
@@ -194,17 +205,14 @@ def logit_gradient_norm(logits: torch.Tensor, labels: torch.Tensor, strategy: st
     """
     if kind == "margin":
         return logits.new_full((logits.shape[0],), 2 ** 0.5)
-    p = F.softmax(logits.double(), dim=1)
+    p = F.softmax(logits, dim=1)
     if strategy == "ab" and reference is not None:
-        return (p - reference.double()).norm(dim=1).float()
+        return (p - reference).norm(dim=1)
     if strategy in ("ab", "sa"):
         idx = labels if strategy == "ab" else targets
-        g = p.clone()
-        g.scatter_add_(1, idx[:, None], -torch.ones_like(p[:, :1]))
-        # p_y − 1 loses all digits when p_y rounds to 1; use the sum of the others instead
-        others = p.scatter(1, idx[:, None], 0.0).sum(1)
-        g.scatter_(1, idx[:, None], -others[:, None])
-        return g.norm(dim=1).float()
-    logp = torch.log(p.clamp_min(1e-300))
+        # ‖p − e_y‖² = (1 − p_y)² + Σ_{j≠y} p_j², with 1 − p_y = Σ_{j≠y} p_j: no digits lost when p_y ≈ 1
+        others = p.scatter(1, idx[:, None], 0.0)
+        return torch.sqrt(others.sum(1).square() + others.square().sum(1))
+    logp = F.log_softmax(logits, dim=1)
     h = -(p * logp).sum(1, keepdim=True)
-    return (p * (logp + h)).norm(dim=1).float()
+    return (p * (logp + h)).norm(dim=1)
