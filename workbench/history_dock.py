@@ -13,6 +13,7 @@ from .state import WorkbenchState
 __all__ = ["HistoryDock"]
 
 COLUMNS = ("Run", "Dataset", "#", "Model", "Strategy", "w", "α", "β", "Iter.", "Outcome", "Disp. (mm)")
+_OUTCOME = {"success": "✓ success", "failed": "✗ failed", "stopped": "stopped at {k}{ok}"}
 HINT = "Select one run to show it, two runs on the same motion to compare them."
 
 
@@ -88,8 +89,7 @@ class HistoryDock(QtWidgets.QDockWidget):
                 vals = [f"#{rec.run_id}", rec.dataset_title, str(rec.motion), rec.model, strategy_text(p),
                         f"{float(p['w']):.2f}", f"{float(p['alpha']):.2f}",
                         ",".join(f"{float(b):g}" for b in p["betas"]), str(rec.iterations),
-                        {"success": "✓ success", "failed": "✗ failed",
-                         "stopped": f"stopped at {rec.iterations}"}[rec.outcome],
+                        _OUTCOME[rec.outcome].format(k=rec.iterations, ok=" ✓" if rec.success else ""),
                         f"{rec.metrics.get('displacement_mean', float('nan')) * 1000:.1f}"]
                 for c, v in enumerate(vals):
                     t.setItem(r, c, QtWidgets.QTableWidgetItem(v))

@@ -66,17 +66,18 @@ class RunRecord:
 
     @property
     def outcome(self) -> str:
-        """'success', 'stopped' or 'failed' (a stopped run that had already succeeded is a success)."""
-        if self.success:
-            return "success"
-        return "stopped" if self.cancelled else "failed"
+        """'stopped' (the user stopped it), 'success' or 'failed'."""
+        if self.cancelled:
+            return "stopped"
+        return "success" if self.success else "failed"
 
     def outcome_text(self) -> str:
-        """'success after 12 it.', 'stopped at 77 / 300', 'failed after 300 it.'."""
+        """'success after 12 it.', 'failed after 300 it.', 'stopped at 77 / 300' (', goal reached' when the
+        label had flipped before the stop)."""
         if self.outcome == "stopped":
-            return f"stopped at {self.iterations} / {int(self.params.get('iterations', self.iterations))}"
-        verb = "success" if self.success else "failed"
-        return f"{verb} after {self.iterations} it."
+            budget = int(self.params.get("iterations", self.iterations))
+            return f"stopped at {self.iterations} / {budget}" + (", goal reached" if self.success else "")
+        return f"{self.outcome} after {self.iterations} it."
 
     def caption(self) -> str:
         p = self.params

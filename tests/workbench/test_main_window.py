@@ -127,9 +127,9 @@ def test_stop_records_stopped_at_k(make_main_window, qtbot):
     assert time.monotonic() - t0 < 5.0
     rec = blocker.args[0]
     assert rec.cancelled and rec.iterations < 100_000
-    if not rec.success:
-        assert rec.outcome == "stopped" and rec.outcome_text().startswith(f"stopped at {rec.iterations}")
-        assert "stopped at" in win.history_dock.table.item(0, 9).text()
+    assert rec.outcome == "stopped" and rec.outcome_text().startswith(f"stopped at {rec.iterations} / 100000")
+    assert "stopped at" in win.history_dock.table.item(0, 9).text()
+    assert "Stopped at" in win.results_dock.result_label.text()
     assert not win.runner.running()
     panel = win.attack_dock.panel
     assert panel.run_button.isEnabled() and not panel.stop_button.isEnabled()
