@@ -1,6 +1,7 @@
 """Atomic output files: everything is written to a temporary name in the same folder and renamed,
 so a reader never sees a half-written file under its final name (a full disk or a killed run
-leaves at most a ``.*.tmp`` file behind, which the next run ignores and removes)."""
+leaves at most a ``.*.tmp`` file behind, which the next run ignores and removes). Files are created
+with mode 0666 less the umask, as any other tool would (``tempfile.mkstemp``'s 0600 is not kept)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import io
 import json
 import math
 import os
-import tempfile
+import secrets
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -27,7 +28,15 @@ def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
     """Call ``write(file)`` on a temporary file beside ``path``, flush it to disk, rename it to ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    while True:
+        tmp = str(path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies
+            break
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise WorkbenchError(f"{path}: cannot write ({exc.strerror or exc})") from exc
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)

@@ -1,22 +1,19 @@
-"""The dataset-scale run: validate, evaluate, attack in (sharded, resumable) batches, merge, report.
+"""The dataset-scale run: plan, evaluate, attack in (sharded, resumable) batches, merge, report.
 
 Protocol (paper §4): every model is first evaluated on the selected motions and only the motions
 it classifies correctly are attacked. Each (model, strategy[, compare variant]) job's motions are
 cut into batches of ``batch_size``; batch ``b`` belongs to rank ``b mod world`` and is written to
 ``work/<job>/batch_<b>.npz`` (atomically) as soon as it is done, so an interrupted run resumes
-where it stopped, and a batch's result does not depend on which rank or how many ranks ran it.
-Rank 0 merges the batch files into the outputs; ``results.json`` is written last and marks a
-finished run.
+where it stopped (an unreadable batch file is recomputed, and the run says so), and a batch's result
+does not depend on which rank or how many ranks ran it. Rank 0 merges the batch files into the
+outputs; ``results.json`` is written last and marks a finished run. The plan (jobs, models, data,
+work files) is :mod:`engine.batch.plan`; the merge :mod:`engine.batch.merge`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import importlib.metadata
 import json
-import platform
 import shutil
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,24 +24,23 @@ import numpy as np
 import torch
 
 from .. import metrics as M
-from ..attack import AttackConfig, IAAConfig, attack, iaa_attack
+from ..attack import IAAConfig, attack, iaa_attack
 from ..attack import losses as L
-from ..errors import CheckpointError, LayoutMismatchError, WorkbenchError
+from ..errors import WorkbenchError
 from . import dist as D
-from .config import COMPARE_VARIANTS, BatchConfig, Strategy
+from .config import BatchConfig, to_toml
 from .files import clean_temporaries, write_json, write_npz, write_text
+from .merge import merge_outputs, merge_seeds
+from .plan import FORMAT, RESULTS, Job, RunPlan, batches, make_plan, sa_targets, versions
 
 __all__ = ["FORMAT", "RESULTS", "BatchProgress", "RunSummary", "run_batch", "sa_targets"]
-
-FORMAT = "smart-workbench/batch-run-1"
-RESULTS = "results.json"
-#: settings that do not change the results (a run may resume with other values)
-_NOT_IN_FINGERPRINT = ("out", "device", "threads")
 
 
 @dataclass
 class BatchProgress:
-    """Where this rank stands: motions done of its total (all jobs), successes so far, ETA in s."""
+    """Where this rank stands: motions done of its total (all jobs), successes so far, ETA in s;
+    ``phase`` 'attack', or what runs before the attack (e.g. the IAA ε calibration, with
+    ``iteration`` of ``iterations`` of its current trial)."""
 
     job: str
     done: int
@@ -56,6 +52,8 @@ class BatchProgress:
     rank: int = 0
     world: int = 1
     phase: str = "attack"
+    iteration: int = 0
+    iterations: int = 0
 
     @property
     def success_rate(self) -> float:
@@ -66,7 +64,8 @@ class BatchProgress:
 class RunSummary:
     """What :func:`run_batch` did: ``results`` (the content of results.json, on rank 0; None on the
     other ranks), batches computed in this call and batches found done, ``already_finished`` when
-    the output folder held a finished run of the same settings."""
+    the output folder held a finished run of the same settings, ``recomputed`` the batch files found
+    unreadable and computed again, ``warnings``."""
 
     out: Path
     results: dict[str, Any] | None
@@ -76,6 +75,7 @@ class RunSummary:
     rank: int = 0
     world: int = 1
     warnings: list[str] = field(default_factory=list)
+    recomputed: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -91,385 +91,215 @@ class _Tally:
     t0: float = field(default_factory=time.monotonic)
 
 
-@dataclass
-class _Model:
-    key: str
-    spec: str
-    path: Path
-    net: torch.nn.Module
-    meta: Any
-    sha256: str
-
-
-@dataclass
-class _Job:
-    model: str
-    strategy: Strategy
-    variant: str  # a perceptual variant of SMART, or 'iaa'
-    main: bool  # the run's own perceptual variant (white_box / transfer use these)
-
-    @property
-    def key(self) -> str:
-        return f"{self.model}/{self.strategy.name}" + ("" if self.main else f"/{self.variant}")
-
-    @property
-    def dirname(self) -> str:
-        return f"{self.model}__{self.strategy.name}__{self.variant}"
-
-
-# -- preparation (everything that can fail before work starts) -------------------------------------
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _load_dataset(spec: str):
-    from ..demo import demo_names, load_demo
-
-    if spec in demo_names():
-        return load_demo(spec), spec
-    path = Path(spec)
-    if not path.exists():
-        raise WorkbenchError(f"{spec}: no such dataset file or folder (demos: {demo_names()})")
-    from ..datasets import load
-
-    return load(path), None
-
-
-def _select(ds, demo: str | None, cfg: BatchConfig) -> tuple[np.ndarray, str]:
-    split = cfg.split or ("val" if demo or cfg.val_subjects else "all")
-    idx = np.arange(len(ds))
-    desc = "all motions"
-    if split == "val":
-        if cfg.val_subjects:
-            subjects = list(cfg.val_subjects)
-        elif demo:
-            from ..demo import demo_val_subjects
-
-            subjects = demo_val_subjects(demo)
-        else:
-            raise WorkbenchError("split 'val' of a dataset file needs val_subjects "
-                                 "(--val-subjects S1 S2 ...)")
-        known = {s for s in ds.subjects if s is not None}
-        unknown = sorted(set(subjects) - known)
-        if unknown:
-            raise WorkbenchError(f"unknown val subjects {unknown}; the dataset's subjects are "
-                                 f"{sorted(known)}")
-        idx = np.flatnonzero(np.array([s in set(subjects) for s in ds.subjects], dtype=bool))
-        desc = f"held-out subjects {sorted(subjects)}"
-    if cfg.limit is not None and cfg.limit < idx.size:
-        rng = np.random.default_rng(cfg.seed)
-        idx = np.sort(idx[rng.choice(idx.size, cfg.limit, replace=False)])
-        desc += f", {cfg.limit} chosen at random (seed {cfg.seed})"
-    if idx.size == 0:
-        raise WorkbenchError(f"no motions to attack in split {split!r} of {cfg.dataset!r}")
-    return idx, f"{split}: {desc}"
-
-
-def _model_key(spec: str, shipped: list[str]) -> str:
-    return spec if spec in shipped else Path(spec).stem
-
-
-def _resolve_path(spec: str, demo: str | None) -> tuple[Path, list[str]]:
-    from ..demo import demo_models
-
-    shipped = demo_models(demo) if demo else []
-    if spec in shipped:
-        from ..demo import demo_checkpoint
-
-        return demo_checkpoint(demo, spec), shipped
-    p = Path(spec)
-    if p.is_file():
-        return p, shipped
-    if demo:
-        raise CheckpointError(f"{spec}: neither a shipped checkpoint of demo {demo!r} ({shipped}) nor a file")
-    raise CheckpointError(f"{spec}: no such checkpoint file (shipped names such as 'mlp' only apply to the "
-                          "demos 'demo' and 'hdm05-demo')")
-
-
-def _load_models(cfg: BatchConfig, ds, demo: str | None, device: torch.device) -> tuple[dict[str, _Model],
-                                                                                         dict[str, str]]:
-    from ..models import load_checkpoint
-
-    models: dict[str, _Model] = {}
-    keys: dict[str, str] = {}
-    probe = torch.from_numpy(ds.motions[:1]).to(device)
-    for spec in cfg.all_models:
-        path, shipped = _resolve_path(spec, demo)
-        key = _model_key(spec, shipped)
-        if key in models:
-            raise CheckpointError(f"two models are both named {key!r} ({models[key].path} and {path}); "
-                                  "rename one file")
-        net, meta = load_checkpoint(path)
-        if meta.layout != ds.layout.name:
-            raise LayoutMismatchError(f"{path}: the model was trained on layout {meta.layout!r}, the dataset "
-                                      f"{cfg.dataset!r} is in {ds.layout.name!r}")
-        if meta.num_classes != ds.num_classes:
-            raise CheckpointError(f"{path}: the model has {meta.num_classes} classes, the dataset "
-                                  f"{cfg.dataset!r} has {ds.num_classes}")
-        generic = all(n == f"class {i}" for i, n in enumerate(meta.class_names))
-        if not generic and list(meta.class_names) != list(ds.class_names):
-            diff = [(i, a, b) for i, (a, b) in enumerate(zip(meta.class_names, ds.class_names, strict=True))
-                    if a != b][:3]
-            raise CheckpointError(f"{path}: the model's class names differ from the dataset's (index, model, "
-                                  f"dataset: {diff} ...)")
-        net = net.to(device).eval()
-        try:
-            with torch.no_grad():
-                out = net(probe)
-        except Exception as exc:  # noqa: BLE001 - any failure here means the data does not fit the model
-            raise LayoutMismatchError(f"{path}: the model cannot run on the dataset's motions "
-                                      f"{tuple(ds.motions.shape[1:])}: {type(exc).__name__}: {exc}") from None
-        if tuple(out.shape) != (1, ds.num_classes):
-            raise LayoutMismatchError(f"{path}: the model returned shape {tuple(out.shape)} for one motion, "
-                                      f"expected (1, {ds.num_classes})")
-        models[key] = _Model(key, spec, path, net, meta, _sha256(path))
-        keys[spec] = key
-    return models, keys
-
-
-def sa_targets(dataset_index: np.ndarray, labels: np.ndarray, num_classes: int, seed: int,
-               fixed: int | None = None) -> np.ndarray:
-    """SA targets per motion: ``fixed`` for all, or a class drawn from a generator seeded with
-    ``(seed, dataset index)`` among the classes other than the clean label (independent of the batch,
-    rank and model, so every model is asked for the same target on the same motion)."""
-    if fixed is not None:
-        return np.full(len(labels), fixed, dtype=np.int64)
-    out = np.empty(len(labels), dtype=np.int64)
-    for i, (d, y) in enumerate(zip(dataset_index, labels, strict=True)):
-        t = int(np.random.default_rng([seed, int(d)]).integers(num_classes - 1))
-        out[i] = t + (t >= y)
-    return out
-
-
-def _fingerprint(cfg: BatchConfig, models: dict[str, _Model], ds, sel: np.ndarray) -> str:
-    c = {k: v for k, v in cfg.to_dict().items() if k not in _NOT_IN_FINGERPRINT}
-    h = hashlib.sha256(json.dumps(c, sort_keys=True, default=str).encode())
-    for k in sorted(models):
-        h.update(f"{k}:{models[k].sha256}".encode())
-    h.update(np.ascontiguousarray(sel).tobytes())
-    h.update(np.ascontiguousarray(ds.labels).tobytes())
-    h.update(repr((ds.motions.shape, ds.layout.name, ds.fps, list(ds.class_names))).encode())
-    h.update(FORMAT.encode())
-    return h.hexdigest()[:20]
-
-
-def _versions() -> dict[str, str]:
-    try:
-        pkg = importlib.metadata.version("smart-workbench")
-    except importlib.metadata.PackageNotFoundError:
-        pkg = "unknown"
-    return {"smart-workbench": pkg, "torch": torch.__version__, "numpy": np.__version__,
-            "python": sys.version.split()[0], "platform": platform.platform()}
-
-
-# -- the work -------------------------------------------------------------------------------------
-
-def _batches(n: int, size: int) -> list[np.ndarray]:
-    return [np.arange(s, min(s + size, n)) for s in range(0, n, size)]
-
-
 def _predict_logits(net: torch.nn.Module, x: np.ndarray | torch.Tensor, device: torch.device) -> torch.Tensor:
     t = torch.as_tensor(x).to(device)
     with torch.no_grad():
         return net(t).float()
 
 
-def _clean_predictions(ctx: D.Context, models: dict[str, _Model], motions: np.ndarray, size: int
-                       ) -> dict[str, np.ndarray]:
-    """Top-1 clean predictions of every model on ``motions``; batches shared out as in the attack."""
-    chunks = _batches(len(motions), size)
-    mine = {b: {k: _predict_logits(m.net, motions[chunks[b]], ctx.device).argmax(1).cpu().numpy()
-                for k, m in models.items()}
-            for b in range(len(chunks)) if b % ctx.world == ctx.rank}
+def _clean_predictions(ctx: D.Context, plan: RunPlan) -> dict[str, np.ndarray]:
+    """Top-1 clean predictions of every model on the selection; batches shared out as in the attack."""
+    chunks = batches(len(plan.motions), plan.cfg.batch_size)
+    mine = {
+        b: {
+            k: _predict_logits(m.net, plan.motions[chunks[b]], ctx.device).argmax(1).cpu().numpy()
+            for k, m in plan.models.items()
+        }
+        for b in range(len(chunks))
+        if b % ctx.world == ctx.rank
+    }
     merged: dict[int, dict[str, np.ndarray]] = {}
     for part in ctx.all_gather(mine):
         merged.update(part)
-    return {k: np.concatenate([merged[b][k] for b in range(len(chunks))]).astype(np.int64) for k in models}
-
-
-def _jobs(cfg: BatchConfig, keys: dict[str, str]) -> list[_Job]:
-    jobs = [_Job(keys[m], s, cfg.perceptual, True)
-            for m in cfg.attacked_models for s in cfg.parsed_strategies()]
-    if cfg.compare:
-        st = cfg.compare_on()
-        others = [v for v in ("smart", *COMPARE_VARIANTS) if v != cfg.perceptual]
-        jobs += [_Job(keys[m], st, v, False) for m in cfg.attacked_models for v in others]
-    return jobs
+    return {
+        k: np.concatenate([merged[b][k] for b in range(len(chunks))]).astype(np.int64) for k in plan.models
+    }
 
 
 class _Runner:
-    def __init__(self, cfg: BatchConfig, ctx: D.Context, progress: Callable[[BatchProgress], Any] | None):
-        self.cfg, self.ctx, self.progress = cfg, ctx, progress
-        self.out = Path(cfg.out)
+    def __init__(self, plan: RunPlan, ctx: D.Context, progress: Callable[[BatchProgress], Any] | None):
+        self.plan, self.cfg, self.ctx, self.progress = plan, plan.cfg, ctx, progress
         self.computed = 0
         self.skipped = 0
-        self.warnings: list[str] = []
-
-    # ---- set-up --------------------------------------------------------------------------------
-    def prepare(self) -> None:
-        cfg = self.cfg
-        self.ds, self.demo = _load_dataset(cfg.dataset)
-        self.sel, self.split_desc = _select(self.ds, self.demo, cfg)
-        self.models, self.keys = _load_models(cfg, self.ds, self.demo, self.ctx.device)
-        c = self.ds.num_classes
-        for st in cfg.parsed_strategies():
-            if st.kind == "abn" and st.top_n >= c:
-                raise WorkbenchError(f"strategy {st.name}: top {st.top_n} leaves no room, the dataset has "
-                                     f"{c} classes")
-            if st.kind == "sa" and c < 2:
-                raise WorkbenchError("the specified attack needs at least two classes")
-        if cfg.sa_target is not None and cfg.sa_target >= c:
-            raise WorkbenchError(f"sa_target {cfg.sa_target} is out of range: the dataset has {c} classes "
-                                 f"(0…{c - 1})")
-        # the attack's own checks, before any work
-        self.attack_config(Strategy("ab", "ab"), cfg.perceptual)
-        self.motions = self.ds.motions[self.sel]
-        self.labels = self.ds.labels[self.sel]
-        self.fingerprint = _fingerprint(cfg, self.models, self.ds, self.sel)
-        self.jobs = _jobs(cfg, self.keys)
-        self.pairs = {self.keys[s]: tuple(self.keys[t] for t in ts) for s, ts in cfg.transfer_pairs().items()}
+        self.recomputed: list[str] = []
+        self.calibration: dict[str, dict[str, Any]] = {}
 
     def check_out_folder(self) -> dict[str, Any] | None:
         """The finished results when ``out`` holds this very run; an error when it holds another."""
-        cfg_file, res_file = self.out / "config.json", self.out / RESULTS
+        out, fp = self.plan.out, self.plan.fingerprint
+        cfg_file, res_file = out / "config.json", out / RESULTS
         if cfg_file.is_file():
             try:
                 old = json.loads(cfg_file.read_text())
             except (OSError, ValueError):
                 old = {}
-            if old.get("fingerprint") != self.fingerprint:
+            if old.get("fingerprint") != fp:
                 raise WorkbenchError(
-                    f"{self.out} holds a run with other settings, models or data (fingerprint "
-                    f"{old.get('fingerprint')} ≠ {self.fingerprint}); choose another output folder or "
-                    "delete it")
+                    f"{out} holds a run with other settings, models or data (fingerprint "
+                    f"{old.get('fingerprint')} ≠ {fp}); choose another output folder or delete it"
+                )
             if res_file.is_file():
                 try:
                     res = json.loads(res_file.read_text())
                 except (OSError, ValueError):
                     res = {}
-                if res.get("fingerprint") == self.fingerprint:
+                if res.get("fingerprint") == fp:
                     return res
-        elif res_file.is_file() or (self.out / "work").is_dir():
-            raise WorkbenchError(f"{self.out} holds results without their config.json; choose another output "
-                                 "folder or delete it")
+        elif res_file.is_file() or (out / "work").is_dir():
+            raise WorkbenchError(
+                f"{out} holds results without their config.json; choose another output folder or delete it"
+            )
         return None
 
-    def attack_config(self, st: Strategy, variant: str) -> AttackConfig:
-        cfg = self.cfg
-        return AttackConfig(strategy=st.kind, top_n=st.top_n if st.kind == "abn" else 3, w=cfg.w,
-                            alpha=cfg.alpha, betas=cfg.betas, lr=cfg.lr, iterations=cfg.iterations,
-                            perceptual=variant, stop_on_success=True,
-                            classification_loss=cfg.classification_loss, confidence=cfg.confidence,
-                            device=str(self.ctx.device), seed=cfg.seed)
+    def my_batches(self, job: Job) -> list[tuple[int, np.ndarray]]:
+        return [
+            (b, p) for b, p in enumerate(self.plan.job_batches(job)) if b % self.ctx.world == self.ctx.rank
+        ]
 
-    # ---- jobs ----------------------------------------------------------------------------------
-    def job_positions(self, job: _Job) -> np.ndarray:
-        pos = np.flatnonzero(self.clean[job.model] == self.labels)
-        if job.strategy.kind == "sa" and self.cfg.sa_target is not None:
-            pos = pos[self.labels[pos] != self.cfg.sa_target]
-        return pos
-
-    def my_batches(self, job: _Job) -> list[tuple[int, np.ndarray]]:
-        chunks = _batches(len(self.job_positions(job)), self.cfg.batch_size)
-        return [(b, c) for b, c in enumerate(chunks) if b % self.ctx.world == self.ctx.rank]
-
-    def batch_file(self, job: _Job, b: int) -> Path:
-        return self.out / "work" / job.dirname / f"batch_{b:05d}.npz"
-
-    def read_batch(self, path: Path, job: _Job, positions: np.ndarray) -> dict[str, np.ndarray] | None:
-        if not path.is_file():
+    def _targets(self, positions: np.ndarray, job: Job) -> np.ndarray | None:
+        p = self.plan
+        if job.strategy.kind != "sa":
             return None
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                data = {k: z[k] for k in z.files}
-        except (OSError, ValueError, EOFError):
-            return None
-        if (str(data.get("fingerprint")) != self.fingerprint or str(data.get("job")) != job.key
-                or not np.array_equal(data.get("positions"), positions)):
-            return None
-        return data
+        return sa_targets(
+            p.sel[positions], p.labels[positions], p.ds.num_classes, self.cfg.seed, self.cfg.sa_target
+        )
 
-    def run_batch(self, job: _Job, positions: np.ndarray, report: Callable[[int], None]) -> dict[str, Any]:
-        cfg, dev = self.cfg, self.ctx.device
-        net = self.models[job.model].net
-        x = torch.from_numpy(self.motions[positions])
-        y = torch.from_numpy(self.labels[positions])
-        dsi = self.sel[positions]
-        tgt = (sa_targets(dsi, self.labels[positions], self.ds.num_classes, cfg.seed, cfg.sa_target)
-               if job.strategy.kind == "sa" else None)
+    def iaa_config(self, job: Job, eps: float) -> IAAConfig:
+        a = self.cfg.attack_config()
+        step = self.cfg.iaa_step if self.cfg.iaa_step is not None else IAAConfig().step
+        return IAAConfig(
+            strategy=job.strategy.kind,
+            top_n=job.strategy.top_n if job.strategy.kind == "abn" else 3,
+            epsilon=eps,
+            step=step,
+            iterations=a.iterations,
+            classification_loss=a.classification_loss,
+            confidence=a.confidence,
+            stop_on_success=a.stop_on_success,
+            device=str(self.ctx.device),
+            seed=self.cfg.seed,
+        )
 
-        def cb(step) -> None:
-            report(int(step.iteration))
-
+    def _attack(self, job: Job, x: np.ndarray, y: np.ndarray, tgt: np.ndarray | None, cb: Callable, eps=None):
+        p = self.plan
+        net = p.models[job.model].net
+        xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+        targets = None if tgt is None else torch.from_numpy(tgt)
         if job.variant == "iaa":
-            eps = self.iaa_epsilon[job.model]
-            icfg = IAAConfig(strategy=job.strategy.kind, top_n=max(job.strategy.top_n, 1), epsilon=eps,
-                             step=eps / 10, iterations=cfg.iterations,
-                             classification_loss=cfg.classification_loss, device=str(dev), seed=cfg.seed)
-            res = iaa_attack(net, x, y, self.ds.layout, icfg, callback=cb, targets=tgt)
-        else:
-            res = attack(net, x, y, self.ds.layout, self.attack_config(job.strategy, job.variant),
-                         callback=cb, targets=tgt)
+            return iaa_attack(
+                net,
+                xt,
+                yt,
+                layout=p.ds.layout,
+                config=self.iaa_config(job, eps),
+                callback=cb,
+                targets=targets,
+            )
+        kind = job.strategy
+        cfg = self.cfg.attack_config(
+            strategy=kind.kind,
+            top_n=kind.top_n if kind.kind == "abn" else 3,
+            perceptual=job.variant,
+            device=str(self.ctx.device),
+            seed=self.cfg.seed,
+        )
+        return attack(net, xt, yt, layout=p.ds.layout, config=cfg, callback=cb, targets=targets)
+
+    def run_one_batch(self, job: Job, positions: np.ndarray, report: Callable[[int], None]) -> dict[str, Any]:
+        p, dev = self.plan, self.ctx.device
+        tgt = self._targets(positions, job)
+        t0 = time.perf_counter()
+        res = self._attack(
+            job,
+            p.motions[positions],
+            p.labels[positions],
+            tgt,
+            lambda step: report(int(step.iteration)),
+            self.calibration.get(job.model, {}).get("epsilon"),
+        )
+        seconds = time.perf_counter() - t0
         adv = res.adversarial.numpy().astype(np.float32)
+        y = torch.from_numpy(p.labels[positions])
         rec: dict[str, Any] = {
-            "fingerprint": self.fingerprint, "job": job.key, "positions": positions, "dataset_index": dsi,
-            "adversarial": adv, "labels": self.labels[positions],
-            "targets": res.targets.numpy().astype(np.int64), "success": res.success.numpy().astype(bool),
+            "fingerprint": p.fingerprint,
+            "job": job.key,
+            "positions": positions,
+            "dataset_index": p.sel[positions],
+            "adversarial": adv,
+            "labels": p.labels[positions],
+            "targets": res.targets.numpy().astype(np.int64),
+            "success": res.success.numpy().astype(bool),
             "iterations": res.iterations.numpy().astype(np.int64),
             "flip_iteration": res.flip_iteration.numpy().astype(np.int64),
             "predicted": res.predicted.numpy().astype(np.int64),
             "confidence": res.probabilities.max(1).values.numpy().astype(np.float32),
             "saturated": res.saturated.numpy().astype(bool),
+            "seconds": np.float64(seconds),
         }
-        for k, v in M.sample_metrics(self.motions[positions], adv, self.ds.layout, self.ds.fps).items():
+        m = M.sample_metrics(p.motions[positions], adv, p.ds.layout, p.ds.fps, per_joint=True)
+        for k, v in m.items():
             rec[f"metric_{k}"] = np.asarray(v, dtype=np.float64)
-        targets = [t for t in self.pairs.get(job.model, ()) if t != job.model] if job.main else []
+        targets = [t for t in p.pairs.get(job.model, ()) if t != job.model] if job.main else []
         rec["transfer_targets"] = np.array(targets, dtype=str)
         preds, goals = [], []
         tgt_t = None if tgt is None else torch.from_numpy(tgt).to(dev)
         for t in targets:
-            logits = _predict_logits(self.models[t].net, adv, dev)
+            logits = _predict_logits(p.models[t].net, adv, dev)
             preds.append(logits.argmax(1).cpu().numpy())
-            goals.append(L.goal_reached(logits, y.to(dev), job.strategy.kind, targets=tgt_t,
-                                        top_n=job.strategy.top_n).cpu().numpy())
+            goals.append(
+                L.goal_reached(logits, y.to(dev), job.strategy.kind, targets=tgt_t, top_n=job.strategy.top_n)
+                .cpu()
+                .numpy()
+            )
         n = len(positions)
         rec["transfer_predicted"] = np.array(preds, dtype=np.int64).reshape(len(targets), n)
         rec["transfer_goal"] = np.array(goals, dtype=bool).reshape(len(targets), n)
         return rec
 
-    def calibrate_iaa(self, model: str, smart_job: _Job) -> dict[str, Any]:
-        """ε of the IAA-style baseline whose success rate on a calibration subset matches SMART's."""
-        cal_file = self.out / "work" / f"{model}__iaa_calibration.json"
+    def calibrate_iaa(self, job: Job, smart_job: Job) -> dict[str, Any]:
+        """ε of the IAA-style baseline whose success rate over the job's motions (or the first
+        ``iaa_calibration`` of them) matches SMART's over the whole job: doubled from 1 cm until it
+        reaches it, then bisected; IAA's step stays fixed."""
+        p, cfg = self.plan, self.cfg
+        cal_file = p.out / "work" / f"{job.model}__iaa_calibration.json"
         if cal_file.is_file():
             try:
                 cal = json.loads(cal_file.read_text())
-                if cal.get("fingerprint") == self.fingerprint:
+                if cal.get("fingerprint") == p.fingerprint:
                     return cal
             except (OSError, ValueError):
                 pass
         # SMART's success rate over the whole job, from every rank's batch files
-        mine = [int(self.read_batch(self.batch_file(smart_job, b), smart_job, p)["success"].sum())
-                for b, p in ((b, self.job_positions(smart_job)[c]) for b, c in self.my_batches(smart_job))]
-        n_all = len(self.job_positions(smart_job))
+        mine = []
+        for b, positions in self.my_batches(smart_job):
+            r = p.read_batch(smart_job, b, positions)
+            if r.data is None:
+                raise WorkbenchError(f"{p.batch_file(smart_job, b)}: {r.status} before the IAA calibration")
+            mine.append(int(r.data["success"].sum()))
+        pos_all = p.job_positions(smart_job)
         succ = sum(sum(part) for part in self.ctx.all_gather(mine))
-        target = succ / n_all if n_all else float("nan")
-        pos = self.job_positions(smart_job)[: self.cfg.iaa_calibration]
-        st, cfg = smart_job.strategy, self.cfg
+        target = succ / len(pos_all) if len(pos_all) else float("nan")
+        pos = pos_all if cfg.iaa_calibration is None else pos_all[: cfg.iaa_calibration]
         trace: list[list[float]] = []
 
         def rate(eps: float) -> float:
-            x, yy = self.motions[pos], self.labels[pos]
-            tgt = (sa_targets(self.sel[pos], yy, self.ds.num_classes, cfg.seed, cfg.sa_target)
-                   if st.kind == "sa" else None)
-            icfg = IAAConfig(strategy=st.kind, top_n=max(st.top_n, 1), epsilon=eps, step=eps / 10,
-                             iterations=cfg.iterations, classification_loss=cfg.classification_loss,
-                             device=str(self.ctx.device), seed=cfg.seed)
-            r = iaa_attack(self.models[model].net, x, yy, self.ds.layout, icfg, targets=tgt).success_rate
+            ok = 0
+            trial = len(trace) + 1
+            for chunk in batches(len(pos), cfg.batch_size):
+                pp = pos[chunk]
+
+                def cb(step, eps=eps, trial=trial) -> None:
+                    self.emit(
+                        job,
+                        None,
+                        f"calibrating IAA ε: trial {trial}, ε = {1000 * eps:.2f} mm",
+                        int(step.iteration),
+                        int(step.total_iterations),
+                    )
+
+                res = self._attack(job, p.motions[pp], p.labels[pp], self._targets(pp, job), cb, eps)
+                ok += int(res.success.sum())
+            r = ok / len(pos)
             trace.append([eps, r])
             return r
 
@@ -485,34 +315,40 @@ class _Runner:
                 else:
                     lo = mid
             eps = hi
-        cal = {"fingerprint": self.fingerprint, "epsilon": eps, "step": eps / 10,
-               "smart_success_rate": target, "calibration_motions": int(len(pos)), "trace": trace}
+        cal = {
+            "fingerprint": p.fingerprint,
+            "epsilon": eps,
+            "step": self.iaa_config(job, eps).step,
+            "smart_success_rate": target,
+            "calibration_motions": int(len(pos)),
+            "trace": trace,
+        }
         if self.ctx.is_main:
             write_json(cal_file, cal)
         return cal
 
     def execute(self) -> None:
-        self.iaa_epsilon: dict[str, float] = {}
-        self.calibration: dict[str, dict[str, Any]] = {}
-        self.tally = _Tally(total=sum(len(c) for job in self.jobs for _, c in self.my_batches(job)))
+        p = self.plan
+        self.tally = _Tally(total=sum(len(c) for job in p.jobs for _, c in self.my_batches(job)))
         tl = self.tally
-        for job in self.jobs:
-            if job.variant == "iaa" and job.model not in self.iaa_epsilon:
-                smart = next(j for j in self.jobs if j.model == job.model and j.strategy == job.strategy
-                             and j.variant == "smart")
-                self.emit(job, None, "calibrating IAA epsilon")
-                cal = self.calibrate_iaa(job.model, smart)
-                self.calibration[job.model] = cal
-                self.iaa_epsilon[job.model] = float(cal["epsilon"])
-            pos_all = self.job_positions(job)
-            for b, c in self.my_batches(job):
-                positions = pos_all[c]
-                path = self.batch_file(job, b)
-                rec = self.read_batch(path, job, positions)
+        for job in p.jobs:
+            if job.variant == "iaa" and job.model not in self.calibration:
+                smart = next(
+                    j
+                    for j in p.jobs
+                    if j.model == job.model and j.strategy == job.strategy and j.variant == "smart"
+                )
+                self.emit(job, None, "calibrating IAA ε")
+                self.calibration[job.model] = self.calibrate_iaa(job, smart)
+            for b, positions in self.my_batches(job):
+                r = p.read_batch(job, b, positions)
+                rec = r.data
                 if rec is None:
+                    if r.status == "corrupt":
+                        self.recomputed.append(str(p.batch_file(job, b)))
                     tl.batch_start, tl.batch_size = time.monotonic(), len(positions)
-                    rec = self.run_batch(job, positions, lambda it, job=job: self.emit_iteration(job, it))
-                    write_npz(path, **rec)
+                    rec = self.run_one_batch(job, positions, lambda it, job=job: self.emit_iteration(job, it))
+                    write_npz(p.batch_file(job, b), **rec)
                     self.computed += 1
                     tl.work_done += len(positions)
                     tl.work_time += time.monotonic() - tl.batch_start
@@ -525,83 +361,127 @@ class _Runner:
                 left = tl.total - tl.done
                 self.emit(job, left / rate if rate else (0.0 if left <= 0 else None))
 
-    def emit_iteration(self, job: _Job, it: int) -> None:
+    def emit_iteration(self, job: Job, it: int) -> None:
         tl = self.tally
-        frac = min(it / max(self.cfg.iterations, 1), 1.0) * tl.batch_size
+        total_it = max(self.cfg.attack_config().iterations, 1)
+        frac = min(it / total_it, 1.0) * tl.batch_size
         rate = (tl.work_done + frac) / max(tl.work_time + time.monotonic() - tl.batch_start, 1e-9)
-        self.emit(job, (tl.total - tl.done - frac) / rate if rate > 0 else None)
+        self.emit(job, (tl.total - tl.done - frac) / rate if rate > 0 else None, "attack", it, total_it)
 
-    def emit(self, job: _Job, eta: float | None, phase: str = "attack") -> None:
+    def emit(
+        self, job: Job, eta: float | None, phase: str = "attack", iteration: int = 0, iterations: int = 0
+    ) -> None:
         if self.progress is not None:
             tl = self.tally
-            self.progress(BatchProgress(job.key, tl.done, tl.total, tl.succeeded, tl.attacked,
-                                        time.monotonic() - tl.t0, eta, self.ctx.rank, self.ctx.world, phase))
-
-    # ---- merging -------------------------------------------------------------------------------
-    def merged(self, job: _Job) -> dict[str, np.ndarray]:
-        pos_all = self.job_positions(job)
-        parts = []
-        for b, c in enumerate(_batches(len(pos_all), self.cfg.batch_size)):
-            rec = self.read_batch(self.batch_file(job, b), job, pos_all[c])
-            if rec is None:
-                raise WorkbenchError(f"{self.batch_file(job, b)}: missing or stale after all ranks finished")
-            parts.append(rec)
-        if not parts:
-            return {}
-        skip = {"fingerprint", "job", "transfer_targets"}
-        out = {k: np.concatenate([p[k] for p in parts], axis=-1 if k.startswith("transfer_") else 0)
-               for k in parts[0] if k not in skip}
-        out["transfer_targets"] = parts[0]["transfer_targets"]
-        return out
+            self.progress(
+                BatchProgress(
+                    job.key,
+                    tl.done,
+                    tl.total,
+                    tl.succeeded,
+                    tl.attacked,
+                    time.monotonic() - tl.t0,
+                    eta,
+                    self.ctx.rank,
+                    self.ctx.world,
+                    phase,
+                    iteration,
+                    iterations,
+                )
+            )
 
 
 def run_batch(config: BatchConfig, progress: Callable[[BatchProgress], Any] | None = None) -> RunSummary:
     """Run ``config`` (see :class:`BatchConfig`); under torchrun each rank runs its shard and rank 0
-    merges. Raises :class:`~engine.errors.WorkbenchError` (a ``ValueError``) on bad input before any
-    attack starts. Returns a :class:`RunSummary`; the outputs are in ``config.out``."""
+    merges. With ``config.seeds`` > 1 the run is repeated per seed (``out/seed_<s>``) and the spread
+    reported in ``out``. Raises :class:`~engine.errors.WorkbenchError` (a ``ValueError``) on bad input
+    before anything is written. Returns a :class:`RunSummary`; the outputs are in ``config.out``."""
     if not isinstance(config, BatchConfig):
         raise ValueError(f"config must be a BatchConfig, got {type(config).__name__}")
+    if config.seeds > 1:
+        return _run_seeds(config, progress)
     ctx = D.setup(config.device)
     try:
         if config.threads:
             torch.set_num_threads(config.threads)
-        r = _Runner(config, ctx, progress)
-        r.prepare()
+        plan = make_plan(config, ctx.device)
+        r = _Runner(plan, ctx, progress)
         finished = r.check_out_folder()
         if finished is not None:
-            return RunSummary(r.out, finished if ctx.is_main else None, already_finished=True, rank=ctx.rank,
-                              world=ctx.world)
-        r.clean = _clean_predictions(ctx, r.models, r.motions, config.batch_size)
-        _check_disk(r)
+            return RunSummary(
+                plan.out,
+                finished if ctx.is_main else None,
+                already_finished=True,
+                rank=ctx.rank,
+                world=ctx.world,
+                warnings=list(finished.get("warnings", [])),
+            )
+        plan.clean = _clean_predictions(ctx, plan)
+        _check_disk(plan)
         if ctx.is_main:
-            clean_temporaries(r.out)
-            from .config import to_toml
-
-            write_json(r.out / "config.json", {"format": FORMAT, "fingerprint": r.fingerprint,
-                                               "config": config.to_dict(), "versions": _versions()})
-            write_text(r.out / "run.toml", to_toml(config, "smart-attack settings of this run; rerun with\n"
-                                                           f"smart-attack --config {r.out / 'run.toml'}"))
+            clean_temporaries(plan.out)
+            write_json(
+                plan.out / "config.json",
+                {
+                    "format": FORMAT,
+                    "fingerprint": plan.fingerprint,
+                    "config": config.to_dict(),
+                    "versions": versions(),
+                },
+            )
+            write_text(
+                plan.out / "run.toml",
+                to_toml(
+                    config,
+                    "smart-attack settings of this run; rerun with\n"
+                    f"smart-attack --config {plan.out / 'run.toml'}",
+                ),
+            )
         ctx.barrier()
         r.execute()
         ctx.barrier()
+        recomputed = [x for part in ctx.all_gather(r.recomputed) for x in part]
         results = None
         if ctx.is_main:
-            from .merge import merge_outputs
-
-            results = merge_outputs(r)
+            notes = [f"{f}: unreadable (damaged); computed again" for f in recomputed]
+            results = merge_outputs(plan, r.calibration, ctx.world, notes)
         ctx.barrier()
         warnings = list(results["warnings"]) if results else []
-        return RunSummary(r.out, results, r.computed, r.skipped, False, ctx.rank, ctx.world, warnings)
+        return RunSummary(
+            plan.out, results, r.computed, r.skipped, False, ctx.rank, ctx.world, warnings, recomputed
+        )
     finally:
         ctx.close()
 
 
-def _check_disk(r: _Runner) -> None:
+def _run_seeds(config: BatchConfig, progress) -> RunSummary:
+    """``config.seeds`` runs (seeds ``seed, seed + 1, …``) in ``out/seed_<s>``; the spread in ``out``."""
+    out = Path(config.out)
+    subs = []
+    for s in range(config.seed, config.seed + config.seeds):
+        subs.append(run_batch(config.replace(seeds=1, seed=s, out=str(out / f"seed_{s}")), progress))
+    if subs[0].results is None:  # not rank 0
+        return RunSummary(out, None, rank=subs[0].rank, world=subs[0].world)
+    results = merge_seeds(out, config, [s.results for s in subs])
+    return RunSummary(
+        out,
+        results,
+        sum(s.computed_batches for s in subs),
+        sum(s.skipped_batches for s in subs),
+        all(s.already_finished for s in subs),
+        subs[0].rank,
+        subs[0].world,
+        list(results["warnings"]),
+        [x for s in subs for x in s.recomputed],
+    )
+
+
+def _check_disk(plan: RunPlan) -> None:
     """Refuse to start when the output folder's disk cannot hold the run (a rough estimate)."""
-    per_motion = int(np.prod(r.motions.shape[1:])) * 4
-    n = sum(len(r.job_positions(j)) for j in r.jobs)
+    per_motion = int(np.prod(plan.motions.shape[1:])) * 4
+    n = sum(len(plan.job_positions(j)) for j in plan.jobs)
     need = n * per_motion * 3 + (1 << 20)  # batch files, the merged adversarial + original motions
-    r.out.mkdir(parents=True, exist_ok=True)
-    free = shutil.disk_usage(r.out).free
+    plan.out.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(plan.out).free
     if free < need:
-        raise WorkbenchError(f"{r.out}: {free / 1e6:.0f} MB free, the run needs about {need / 1e6:.0f} MB")
+        raise WorkbenchError(f"{plan.out}: {free / 1e6:.0f} MB free, the run needs about {need / 1e6:.0f} MB")
