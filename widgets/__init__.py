@@ -16,7 +16,7 @@ _EXPORTS = {
     "LossPlot": "widgets.loss_plot",
     "ProbabilityBars": "widgets.probability_chart",
     "ParameterPanel": "widgets.parameter_panel",
-    "DEFAULT_PARAMS": "widgets.parameter_panel",
+    "PARAM_KEYS": "widgets.parameter_panel",
     "DisplacementChart": "widgets.displacement_chart",
     "heat_rgba": "widgets.colormap",
 }
