@@ -3,7 +3,9 @@
 Run: ``python benchmarks/loaders.py [DATA]`` with ``DATA`` the shared data folder (default
 ``../shared/data`` beside the project). AMC: the HDM05 ``hdm05-amc/train`` split (189 takes at 120 Hz).
 BVH: the HDM05 cartwheel take copied ``--copies`` times into class folders (one take is too small to
-time). Frames are source frames (120 Hz) per second of wall time; the cache lives in a temporary folder.
+time). Frames are source frames (120 Hz) per second of wall time; the CPU seconds of this process are
+printed beside each time (steadier than wall time on a shared machine). The cache lives in a temporary
+folder.
 """
 
 from __future__ import annotations
@@ -22,26 +24,30 @@ from engine import datasets  # noqa: E402
 
 
 def _time(fn, repeat: int = 1):
-    best, out = float("inf"), None
+    """``(best wall seconds, CPU seconds of that run, result)`` over ``repeat`` runs."""
+    best, cpu, out = float("inf"), float("inf"), None
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
+        wall = time.perf_counter() - t0
+        if wall < best:
+            best, cpu = wall, time.process_time() - c0
+    return best, cpu, out
 
 
 def bench(name: str, loader, path: Path, cache_dir: Path, repeat: int) -> None:
-    cold, ds = _time(lambda: loader(path, cache=False), repeat)
+    cold, cold_cpu, ds = _time(lambda: loader(path, cache=False), repeat)
     frames = ds.info["source_frames"]
-    first, _ = _time(lambda: loader(path, cache_dir=cache_dir))
-    cached, again = _time(lambda: loader(path, cache_dir=cache_dir), max(repeat, 3))
+    first, _, _ = _time(lambda: loader(path, cache_dir=cache_dir))
+    cached, cached_cpu, again = _time(lambda: loader(path, cache_dir=cache_dir), max(repeat, 3))
     if "cache" not in again.info:
         raise RuntimeError("the second load did not come from the cache")
     print(
         f"{name:4s} {ds.info['takes']:4d} takes {frames:7d} frames | "
-        f"cold {frames / cold:10,.0f} frames/s ({cold:6.3f} s) | "
+        f"cold {frames / cold:10,.0f} frames/s ({cold:6.3f} s, CPU {cold_cpu:6.3f} s) | "
         f"first with cache write {first:6.3f} s | "
-        f"cached {frames / cached:12,.0f} frames/s ({cached:6.3f} s) | speed-up x{cold / cached:5.1f}"
+        f"cached {frames / cached:12,.0f} frames/s ({cached:6.3f} s, CPU {cached_cpu:6.3f} s) | "
+        f"speed-up x{cold / cached:5.1f}"
     )
 
 
