@@ -185,7 +185,8 @@ class ProbabilityBars(pg.PlotWidget):
 
     def resizeEvent(self, ev):  # noqa: N802 - Qt naming
         super().resizeEvent(ev)
-        if getattr(self, "_style_key", None) is not None and self.label_texts:
+        if (getattr(self, "_style_key", None) is not None and self.label_texts
+                and getattr(self, "plotItem", None) is not None):  # None while the widget is closed
             n = len(self.shown_names)
             self._set_names(np.arange(n - 1, -1, -1, dtype=np.float64), tuple(self._style_key[3]))
 

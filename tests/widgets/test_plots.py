@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PySide6 import QtCore
 
 from widgets.colormap import HEAT_COLORS, heat_colormap, heat_rgba
 from widgets.displacement_chart import DisplacementChart
@@ -125,3 +126,103 @@ def test_heat_scale():
     assert (c >= 0).all() and (c <= 1).all()
     np.testing.assert_allclose(heat_rgba(np.zeros(3)), np.tile(HEAT_COLORS[0], (3, 1)))
     assert heat_colormap().getColors().shape == (4, 4)
+
+
+def test_throttle_coalesces_and_last_data_wins(qtbot):
+    bars = ProbabilityBars(refresh_ms=400)  # a long "frame", so that a busy test machine cannot end it early
+    qtbot.addWidget(bars)
+    names = [f"c{i}" for i in range(8)]
+    first = np.full(8, 1 / 8)
+    bars.set_probabilities(first, names, k=3)  # the first update of a frame is drawn at once
+    assert bars.redraws == 1
+    rng = np.random.default_rng(0)
+    for _ in range(50):  # 50 updates within one frame: one more redraw, at the end of the frame
+        last = rng.dirichlet(np.ones(8))
+        bars.set_probabilities(last, names, clean=2, k=3)
+    assert bars.redraws == 1 and bars._throttle.pending
+    assert bars.shown_classes[0] == int(np.argmax(last))  # the rows follow the data at once
+    qtbot.waitUntil(lambda: not bars._throttle.pending, timeout=3000)
+    assert bars.redraws == 2
+    np.testing.assert_allclose(np.asarray(bars.bars.opts["width"]), np.sort(last[bars.shown_classes])[::-1])
+
+    loss = LossPlot(refresh_ms=400)
+    qtbot.addWidget(loss)
+    for i in range(100):
+        loss.append(i, {"total": float(i)})
+    assert loss.redraws <= 1  # the first append may draw; the rest wait for the frame
+    qtbot.waitUntil(lambda: loss.redraws == 2, timeout=3000)
+    qtbot.wait(100)
+    assert loss.redraws == 2  # one redraw for the 99 later points
+    x, y = loss.curves["total"].getData()
+    assert len(x) == 100 and y[-1] == 99.0
+
+
+def test_frame_throttle_rate(qtbot):
+    from widgets._throttle import FrameThrottle
+
+    calls = []
+    t = FrameThrottle(lambda: calls.append(1), 20)
+    timer_end = QtCore.QElapsedTimer()
+    timer_end.start()
+    while timer_end.elapsed() < 200:  # requests as fast as the event loop turns, for 200 ms
+        t.request()
+        qtbot.wait(1)
+    qtbot.wait(40)
+    assert 5 <= len(calls) <= 200 / 20 + 2  # at most one per 20 ms frame (+ leading and trailing edge)
+    t.flush()
+    n = len(calls)
+    t.flush()  # nothing pending: nothing drawn
+    assert len(calls) == n
+
+
+def test_loss_legend_outside_the_plot_and_uncut(qtbot):
+    loss = LossPlot()
+    qtbot.addWidget(loss)
+    loss.resize(320, 170)
+    loss.show()
+    qtbot.waitExposed(loss)
+    for i in range(30):
+        loss.append(i, {"total": 3 / (i + 1), "Lc": 1.0, "Lp": 0.1 * i, "l_dyn": 0.5, "l_bl": 0.2})
+    loss.flush()
+    qtbot.wait(50)
+    legend = loss.legend.sceneBoundingRect()
+    plot_area = loss.plotItem.vb.sceneBoundingRect()
+    assert not legend.intersects(plot_area)
+    visible = QtCore.QRectF(loss.viewport().rect())
+    for _sample, label in loss.legend.items:  # every entry, l_bl included, is inside the widget
+        assert visible.contains(label.sceneBoundingRect()), label.text
+    assert [label.text for _s, label in loss.legend.items] == ["total", "Lc", "Lp", "l_dyn", "l_bl"]
+
+
+def test_long_class_names_are_elided_with_a_tooltip(qtbot):
+    bars = ProbabilityBars(max_label_px=110)
+    qtbot.addWidget(bars)
+    bars.resize(360, 200)
+    bars.show()
+    qtbot.waitExposed(bars)
+    long_name = "put on a shoe while standing on one leg"
+    names = ["clap", long_name, "kick"]
+    bars.set_probabilities(np.array([0.2, 0.7, 0.1]), names, clean=2, k=3)
+    bars.flush()
+    qtbot.wait(50)
+    assert bars.shown_names == [long_name, "clap", "kick"]
+    shown = bars.label_texts[0]
+    assert shown != long_name and shown.endswith("…") and long_name.startswith(shown[:-1])
+    assert bars.label_texts[1:] == ["clap", "kick"]  # short names untouched
+    assert long_name in bars.row_tooltip(0) and "0.700" in bars.row_tooltip(0)
+    assert "clean" in bars.row_tooltip(2)
+    # the name and value columns are as wide as their texts: nothing is clipped
+    from PySide6 import QtGui
+
+    fm = QtGui.QFontMetricsF(bars.plotItem.getAxis("left").style["tickFont"])
+    left = bars.plotItem.getAxis("left")
+    assert left.width() >= max(fm.horizontalAdvance(t) for t in bars.label_texts)
+    right = bars.plotItem.getAxis("right")
+    assert right.width() >= fm.horizontalAdvance("0.70")
+    visible = QtCore.QRectF(bars.viewport().rect())
+    assert visible.contains(left.sceneBoundingRect()) and visible.contains(right.sceneBoundingRect())
+    assert bars.value_texts == ["0.70", "0.20", "0.10"]
+    # hovering a row shows its tooltip
+    y = bars.plotItem.vb.mapViewToScene(QtCore.QPointF(0.5, 2.0))  # top row is at y = n - 1
+    bars._on_mouse_moved(y)
+    assert long_name in bars.toolTip()

@@ -156,6 +156,39 @@ def test_skeleton_item_standalone():
         item.set_joint_colors(np.zeros((2, 4)))
 
 
+def test_set_adversarial_coalesces_and_last_clip_wins(view, walk, qtbot):
+    original, adversarial, _ = walk
+    view.flush()
+    n0 = view.redraws
+    clips = [original + 0.01 * (k + 1) for k in range(20)]
+    for c in clips:  # faster than the display: at most the first now and one at the end of the frame
+        view.set_adversarial(c)
+    assert view.redraws - n0 <= 1
+    qtbot.waitUntil(lambda: not view._adv_throttle.pending, timeout=2000)
+    assert view.redraws - n0 <= 2
+    view.set_frame(5)
+    np.testing.assert_allclose(view.adversarial.joints.pos, clips[-1][5], atol=1e-6)
+    np.testing.assert_allclose(view.displacement, np.linalg.norm(clips[-1] - original, axis=2), atol=1e-6)
+
+
+def test_frame_data_keeps_angles_and_centres_on_new_data(view, walk):
+    original, adversarial, bones = walk
+    view.set_camera_preset("side")
+    before = view.camera()
+    moved = original + np.array([5.0, 0.0, -3.0], np.float32)  # another dataset, far away
+    view.set_motions(moved, None, bones, fps=30, fit_camera=False)
+    assert view.camera()["center"] == before["center"]  # the caller decides when to re-frame
+    view.frame_data()
+    after = view.camera()
+    assert after["elevation"] == before["elevation"] and after["azimuth"] == before["azimuth"]
+    centre = np.array([after["center"].x(), after["center"].y(), after["center"].z()])
+    lo, hi = moved.reshape(-1, 3).min(axis=0), moved.reshape(-1, 3).max(axis=0)
+    mid = 0.5 * (lo + hi)
+    np.testing.assert_allclose(centre, [mid[0], -mid[2], mid[1]], atol=1e-4)  # data y-up -> GL z-up
+    view.set_motions(original, adversarial, bones, fps=30)  # the default path still re-frames
+    assert view.camera()["elevation"] != before["elevation"] or view.camera()["azimuth"] != before["azimuth"]
+
+
 # --- tier 2: rendering -----------------------------------------------------------------------------
 def _show(qtbot, v: SkeletonView, size=(420, 320)):
     v.resize(*size)
