@@ -20,7 +20,7 @@ from engine.batch import BatchConfig, Ensemble, parse_strategy, read_toml, run_b
 from engine.batch import report as report_mod
 from engine.demo import demo_checkpoint, demo_models
 from engine.errors import CheckpointError, DatasetError, LayoutMismatchError, WorkbenchError
-from workbench.cli import main
+from workbench.cli import build_config, main
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.skipif("mlp" not in demo_models("demo") or "stgcn" not in demo_models("demo"),
@@ -31,20 +31,36 @@ SMALL = ["--dataset", "demo", "--iterations", "8", "--limit", "8", "--batch-size
 
 
 @pytest.fixture(autouse=True)
-def _png_only(monkeypatch, request):
-    """PDF and SVG cost seconds per figure on the 2-core CI: only the module's table run draws them."""
-    if "table_run" not in request.fixturenames:
-        monkeypatch.setattr(report_mod, "FIGURE_FORMATS", ("png",))
+def _png_only(monkeypatch):
+    """PDF and SVG cost seconds per figure on the 2-core CI: the runs here draw PNG only
+    (test_figures_are_drawn_as_png_pdf_and_svg draws all three)."""
+    monkeypatch.setattr(report_mod, "FIGURE_FORMATS", ("png",))
 
 
 @pytest.fixture(scope="module")
 def table_run(tmp_path_factory) -> Path:
     """mlp and stgcn, three strategies, full transfer matrix."""
     out = tmp_path_factory.mktemp("batch") / "run"
-    rc = main([*SMALL, "--models", "mlp", "stgcn", "--transfer", "--strategy", "ab", "ab3", "sa",
-               "--out", str(out)])
+    saved = report_mod.FIGURE_FORMATS
+    report_mod.FIGURE_FORMATS = ("png",)
+    try:
+        rc = main([*SMALL, "--models", "mlp", "stgcn", "--transfer", "--strategy", "ab", "ab3", "sa",
+                   "--out", str(out)])
+    finally:
+        report_mod.FIGURE_FORMATS = saved
     assert rc == 0
     return out
+
+
+def test_figures_are_drawn_as_png_pdf_and_svg(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(report_mod, "FIGURE_FORMATS", ("png", "pdf", "svg"))
+    names = report_mod._matrix_figure(tmp_path, "m", np.array([[0.2, np.nan], [1.0, 0.0]]), ["a", "b"],
+                                      ["c", "d"], "t", "x", "y")
+    assert names == ["figures/m.png", "figures/m.pdf", "figures/m.svg"]
+    assert (tmp_path / "figures/m.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "figures/m.pdf").read_bytes()[:5] == b"%PDF-"
+    assert b"<svg" in (tmp_path / "figures/m.svg").read_bytes()[:2000]
+    assert not (ROOT / "engine/batch/png.py").exists()  # no hand-written PNG encoder any more
 
 
 def _rows(out: Path) -> list[dict[str, str]]:
@@ -61,9 +77,6 @@ def test_small_run_writes_every_output_file(table_run: Path) -> None:
                  "samples/stgcn__sa__smart.npz"):
         assert (table_run / name).is_file(), name
     assert (table_run / "figures/success.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert (table_run / "figures/success.pdf").read_bytes()[:5] == b"%PDF-"
-    assert b"<svg" in (table_run / "figures/correlations_stgcn_ab.svg").read_bytes()[:2000]
-    assert not (ROOT / "engine/batch/png.py").exists()  # no hand-written PNG encoder
     report = (table_run / "report.md").read_text()
     assert "Table 1" in report and "AB3" in report and "n/a" in report and "Figure 3" in report
     assert "95 % Wilson" in report
@@ -591,3 +604,18 @@ def test_ensemble_of_surrogates_is_attacked_as_one(tmp_path: Path) -> None:
     assert list(res["white_box"]) == ["mlp+stgcn"]
     assert list(res["transfer"]) == ["mlp+stgcn"] and set(res["transfer"]["mlp+stgcn"]) == {"hrnn"}
     assert res["models"]["mlp+stgcn"]["members"] == ["mlp", "stgcn"]
+
+
+def test_presets_select_the_attack_settings() -> None:
+    from engine.attack import PRESETS, AttackConfig
+
+    assert BatchConfig(models=("mlp",)).attack_config() == AttackConfig()
+    assert BatchConfig(models=("mlp",), preset="paper").attack_config() == PRESETS["paper"]()
+    assert BatchConfig(models=("mlp",), preset="natural").attack_config() == PRESETS["natural"]()
+    over = BatchConfig(models=("mlp",), preset="paper", w=0.3, iterations=7).attack_config()
+    assert (over.w, over.iterations) == (0.3, 7) and over.lr == AttackConfig.paper().lr
+    with pytest.raises(ValueError, match="preset"):
+        BatchConfig(models=("mlp",), preset="fast")
+    args, _ = build_config(["--dataset", "demo", "--models", "mlp", "--preset", "paper",
+                            "--no-stop-on-success"])
+    assert args.preset == "paper" and args.attack_config().stop_on_success is False

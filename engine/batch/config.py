@@ -242,7 +242,7 @@ class BatchConfig:
             raise ValueError("targets need a surrogate: --surrogate A --targets B C")
         if self.ensemble and len(self.surrogates) < 2:
             raise ValueError("ensemble needs at least two surrogates: --surrogate A B --ensemble")
-        if self.transfer and len(self.models) + len(self.surrogates) < 2:
+        if self.transfer and sum(len(PAPER_MODELS) if m == "paper" else 1 for m in self.attacked_models) < 2:
             raise ValueError("transfer needs at least two models")
         if not self.strategies:
             raise ValueError("no strategy given")
