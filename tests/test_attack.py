@@ -367,3 +367,128 @@ def test_runs_on_cuda():
     assert res.adversarial.device.type == "cpu"
     ref = attack(model, q, y, NTU, AttackConfig(iterations=30, device="cpu"))
     assert res.success.tolist() == ref.success.tolist()
+
+
+# -- presets and the natural setting (issue 12) ---------------------------------------------------------
+def test_paper_preset_is_the_papers_setting_field_by_field():
+    p = AttackConfig.paper()
+    want = dict(strategy="ab", w=0.4, alpha=0.3, betas=(0.6, 0.0, 0.4, 0.0, 0.0), lr=0.005, iterations=300,
+                perceptual="smart", classification_loss="ce", confidence=0.0, stop_on_success=True,
+                select="last", lr_schedule="constant", tie_coincident=False, adam_eps=1e-8,
+                ab_reference="label")
+    for k, v in want.items():
+        assert getattr(p, k) == v, k
+    from engine.attack import PRESETS
+
+    assert PRESETS["paper"]() == p and PRESETS["natural"]() == AttackConfig()
+    nat = AttackConfig()  # the default keeps the paper's objective and weights
+    for k in ("w", "alpha", "betas", "lr", "iterations", "perceptual"):
+        assert getattr(nat, k) == getattr(p, k), k
+    assert (nat.classification_loss, nat.stop_on_success, nat.select, nat.tie_coincident) == (
+        "margin", False, "best", True)
+    assert AttackConfig.paper(lr=0.001).lr == 0.001
+
+
+def test_numbers_and_targets_come_the_way_pytorch_users_pass_them():
+    cfg = AttackConfig(w=np.float32(0.25), iterations=np.int64(10), lr=torch.tensor(0.01), top_n=np.int32(2))
+    assert (cfg.w, cfg.iterations, cfg.top_n) == (0.25, 10, 2) and isinstance(cfg.iterations, int)
+    assert abs(cfg.lr - 0.01) < 1e-9 and isinstance(cfg.lr, float)
+    for t in (torch.tensor([3, 4]), np.array([3, 4]), [np.int64(3), 4], (3, 4)):
+        assert AttackConfig(strategy="sa", targets=t).targets == (3, 4)
+    assert AttackConfig(strategy="sa", targets=np.int64(3)).targets == 3
+    assert AttackConfig(strategy="sa", targets=torch.tensor(3)).targets == 3
+    assert IAAConfig(strategy="sa", targets=np.array([1, 2])).targets == (1, 2)
+    for bad in (dict(iterations=True), dict(w=np.bool_(True)), dict(targets=[1.5])):
+        with pytest.raises(ValueError):
+            AttackConfig(**bad)
+    with pytest.raises(ValueError, match="iterations"):
+        IAAConfig(iterations=True)
+
+
+def test_iaa_takes_targets_from_its_config():
+    q = _motions(2, 8, seed=13)
+    model = Linear(8, 25, 6, scale=0.05, seed=14)
+    with torch.no_grad():
+        y = model(q).argmax(1)
+    t = ((y + 1) % 6).tolist()
+    res = iaa_attack(model, q, y, config=IAAConfig(strategy="sa", targets=t, epsilon=0.1, iterations=80))
+    assert res.targets.tolist() == t
+
+
+def test_callable_attack_equals_attack_and_layout_defaults_to_the_models():
+    q = _motions(3, 8, seed=15)
+    model = Linear(8, 25, 4, scale=0.05, seed=16)
+    with torch.no_grad():
+        y = model(q).argmax(1)
+    cfg = AttackConfig(iterations=15)
+    adv = SmartAttack(model, cfg)(q, y)
+    torch.testing.assert_close(adv, attack(model, q, y, NTU, cfg).adversarial, rtol=0, atol=0)
+    torch.testing.assert_close(adv, attack(model, q, y, config=cfg).adversarial, rtol=0, atol=0)
+
+
+def test_eq6_with_the_clean_prediction_matches_a_hand_computation():
+    logits = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]], dtype=torch.float64)
+    ref = torch.softmax(torch.tensor([[3.0, 1.0, 0.0], [0.0, 2.0, 1.0]], dtype=torch.float64), 1)
+    y = torch.tensor([0, 1])
+    got = losses.classification_loss(logits, y, "ab", reference=ref)
+    p_hat = np.exp(logits.numpy()) / np.exp(logits.numpy()).sum(1, keepdims=True)
+    cross_entropy = -(ref.numpy() * np.log(p_hat)).sum(1)  # CE(Φ(q), Φ(q̂))
+    np.testing.assert_allclose(got.numpy(), -cross_entropy, rtol=1e-12)  # Lc = −CE (Eq. 6)
+    # its gradient with respect to the logits is Φ(q̂) − Φ(q): zero where q̂ = q
+    z = torch.log(ref).clone().requires_grad_(True)
+    losses.classification_loss(z, y, "ab", reference=ref).sum().backward()
+    assert z.grad.abs().max() < 1e-12
+    cfg = AttackConfig.paper(ab_reference="prediction", iterations=3)
+    q = _motions(2, 8, seed=17)
+    model = Linear(8, 25, 4, scale=0.05, seed=18)
+    with torch.no_grad():
+        yy = model(q).argmax(1)
+    res = attack(model, q, yy, config=cfg)
+    assert res.history["Lc"].shape == (4, 2)
+
+
+def test_coincident_joints_stay_coincident_and_the_returned_motion_is_successful():
+    lay = HDM
+    g = torch.Generator().manual_seed(19)
+    q = torch.randn(4, 1, lay.num_joints, 3, generator=g) * 0.3 + torch.randn(
+        4, 10, lay.num_joints, 3, generator=g).cumsum(1) * 0.01
+    for group in lay.coincident:  # coincide by construction, as in real HDM05 clips
+        q[:, :, list(group)] = q[:, :, [group[0]]]
+    model = models.create("mlp", lay, 5, frames=10, hidden=(16,))
+    with torch.no_grad():
+        y = model(q).argmax(1)
+    res = attack(model, q, y, config=AttackConfig(iterations=60, lr=0.02))
+    for group in lay.coincident:
+        gap = (res.adversarial[:, :, list(group)] - res.adversarial[:, :, [group[0]]]).norm(dim=-1)
+        assert gap.max() < 1e-6
+    assert (res.adversarial - q).abs().max() > 1e-3, "the attack must have moved the motion"
+    # whenever any iterate succeeded, the returned motion is a successful one
+    assert res.success.all()
+    ever = (res.flip_iteration >= 0)
+    assert torch.equal(res.success, ever)
+    with torch.no_grad():
+        assert (model(res.adversarial).argmax(1) != y).all()
+    # the paper's literal setting lets them drift apart
+    lit = attack(model, q, y, config=AttackConfig.paper(iterations=60, lr=0.02, stop_on_success=False))
+    assert max((lit.adversarial[:, :, list(gr)] - lit.adversarial[:, :, [gr[0]]]).norm(dim=-1).max()
+               for gr in lay.coincident) > 1e-3
+
+
+def test_best_iterate_has_the_lowest_perceptual_loss_among_successful_ones():
+    q = _motions(3, 8, seed=21)
+    model = Linear(8, 25, 4, scale=0.05, seed=22)
+    with torch.no_grad():
+        y = model(q).argmax(1)
+    cfg = AttackConfig(iterations=40)
+    seen = []  # (Lp, success) of every iterate
+    res = attack(model, q, y, config=cfg, callback=lambda r: seen.append((r.losses["Lp"], r.success)))
+    lp = np.stack([s[0] for s in seen])
+    ok = np.stack([s[1] for s in seen])
+    assert ok.any(0).all() and not ok.all(0).all(), "test needs iterates that fail and succeed"
+    best = np.where(ok, lp, np.inf).min(0)
+    bones = torch.as_tensor(tree_bones(NTU))
+    terms = smart_objective(model(res.adversarial), q, res.adversarial, y, bones, cfg)
+    assert res.success.all()
+    np.testing.assert_allclose(terms["Lp"].detach().numpy(), best, rtol=1e-5)
+    # and it is not the last iterate
+    assert (terms["Lp"].detach().numpy() < lp[-1]).any()
