@@ -19,6 +19,7 @@ Trained checkpoints for each demo lie in ``assets/<demo>/<model>.pt`` (:func:`de
 from __future__ import annotations
 
 import functools
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -32,8 +33,9 @@ __all__ = [
     "generate_arrays", "load_demo", "resolve_checkpoint",
 ]
 
-ASSETS = Path(__file__).resolve().parents[2] / "assets"
-"""The project's asset folder (``<repo>/assets``), found relative to this package."""
+ASSETS = Path(str(resources.files("assets")))
+"""The folder of what ships (``<repo>/assets`` in a checkout): the ``assets`` package's data, found with
+:mod:`importlib.resources`, so an installed wheel has the demos too."""
 
 DEMO_PARAMS = {"n_per_class": 60, "seed": 2021, "frames": 60, "n_subjects": 10}
 """How the ``"demo"`` dataset is generated (12 classes x 60 clips of 60 frames, 10 subjects)."""
