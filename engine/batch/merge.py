@@ -388,6 +388,7 @@ def merge_outputs(
             row[t] = {**by[strategies[0].name], "strategy": strategies[0].name, "strategies": by}
         transfer[s] = row
     compare: dict[str, Any] = {}
+    unmatched: list[str] = []
     if st_cmp is not None:
         for key, variants in compare_data.items():
             summaries = {v: _summary(d) for v, d in variants.items()}
@@ -402,6 +403,15 @@ def merge_outputs(
                         "smart_success_rate": cal["smart_success_rate"],
                     },
                 )
+                iaa, smart = summaries["iaa"]["success_rate"], cal["smart_success_rate"]
+                if iaa is not None and smart is not None and iaa < smart - 1e-9:
+                    step = cal["step"]
+                    unmatched.append(
+                        f"{key}: IAA reached {100 * iaa:.1f} % against SMART's {100 * smart:.1f} % even "
+                        f"at ε = {1000 * cal['epsilon']:.0f} mm (its fixed step {1000 * step:.1f} mm × "
+                        f"{cfg.attack_config().iterations} iterations bounds how far it can move): the "
+                        "comparison is not at matched success; raise --iterations or --iaa-step"
+                    )
             compare[key] = {
                 "strategy": st_cmp.name,
                 "variants": summaries,
@@ -455,7 +465,7 @@ def merge_outputs(
         "compare": compare,
         "correlations": correlations,
         "timing": timing,
-        "warnings": _warnings(plan, merged) + list(notes or []),
+        "warnings": _warnings(plan, merged) + unmatched + list(notes or []),
     }
     results["paper"] = paper_beside(results, plan.demo)
     files += write_report(out, results, corr_arrays)

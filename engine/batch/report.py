@@ -180,8 +180,8 @@ def _figure2(
     top.set_ylabel("mean deviation (mm)")
     bottom.set_ylabel("std of deviation (mm)")
     bottom.set_xticks(x, joints, rotation=90, fontsize=8)
-    top.legend(fontsize=8)
-    top.set_title(title)
+    top.legend(fontsize=8, ncol=len(methods), loc="lower right", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    top.set_title(title, loc="left", fontsize=10)
     return _save(out, stem, fig)
 
 
