@@ -214,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--models", nargs="+", default=None, help="default: every shipped HDM05 checkpoint")
     ap.add_argument("--before", default=BEFORE, help="git revision of the 'before' checkpoints ('' to skip)")
     ap.add_argument("--no-attack", action="store_true", help="skip the AB attack")
+    ap.add_argument("--no-after", action="store_true", help="measure the 'before' checkpoints only")
     ap.add_argument("--limit", type=int, default=None, help="attack at most N windows per model")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--json", default=None, help="also write the figures to this JSON file")
@@ -225,13 +226,14 @@ def main(argv: list[str] | None = None) -> int:
     names = args.models or sorted(p.stem for p in ASSETS.glob("*.pt"))
     attack = not args.no_attack
     before = before_rows(names, args.before, attack, args.limit) if args.before else {}
-    after = after_rows(names, attack, args.limit)
+    after = {} if args.no_after else after_rows(names, attack, args.limit)
     print(f"\nheld-out actor {VAL_ACTOR}; ECE over {BINS} bins; saturated: ‖∂CE/∂logits‖ < 1e-4 at the clean "
           f"motion; AB: paper's setting (CE, stop at success, w .4, α .3, β (.6,0,.4,0,0), lr .005, 300 it.)")
     for name in names:
         if before:
             print(f"{name:6s} before: {_fmt(before.get(name, 'not measured'))}")
-        print(f"{name:6s} after:  {_fmt(after[name])}")
+        if after:
+            print(f"{name:6s} after:  {_fmt(after[name])}")
     if args.json:
         Path(args.json).write_text(json.dumps({"before": before, "after": after, "before_rev": args.before},
                                               indent=1, default=float))

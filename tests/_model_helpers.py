@@ -11,6 +11,19 @@ import torch
 from engine.errors import LayoutMismatchError
 
 REF = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "state_dicts"
+#: small, fast options for every registered model on 20-frame clips, as trained for demos (no official
+#: padding, one body); the tests that parametrise over ``models.names()`` build models with these
+SMALL_OPTIONS = {
+    "stgcn": {"width": 8, "preprocess": False, "num_person": 1},
+    "agcn": {"width": 8, "preprocess": False, "num_person": 1},
+    "ctrgcn": {"width": 8, "window": 12, "preprocess": False, "num_person": 1},
+    "hrnn": {"hidden": (4, 4, 4, 4)},
+    "mlp": {"frames": 20, "hidden": (16,)},
+    "msg3d": {"width": 12, "num_gcn_scales": 3, "num_g3d_scales": 2, "preprocess": False, "num_person": 1},
+    "sgn": {"width": 8},
+    "asgcn": {"width": 8, "aim_hidden": 16, "preprocess": False, "num_person": 1},
+    "dgnn": {"channels": (8, 8, 16, 16), "preprocess": False, "num_person": 1},
+}
 LAYOUTS = ["ntu25", "hdm05_25"]
 # the 2s-AGCN / CTR-GCN bone pairs (bone[v1] = joint[v1] - joint[v2]), 1-based, from the reference README
 BONES_1BASED = [(1, 2), (2, 21), (3, 21), (4, 3), (5, 21), (6, 5), (7, 6), (8, 7), (9, 21), (10, 9),

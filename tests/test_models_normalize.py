@@ -11,24 +11,12 @@ import math
 
 import pytest
 import torch
+from _model_helpers import SMALL_OPTIONS as SMALL
 from _model_helpers import _one_thread  # noqa: F401  (the module's autouse fixture)
 
 from engine import models
 from engine.models.normalize import InputNormalization, normalize_options
 from engine.skeleton import layout
-
-#: small widths per model (a model not listed here is built with its defaults)
-SMALL = {
-    "stgcn": {"width": 8, "preprocess": False, "num_person": 1},
-    "agcn": {"width": 8, "preprocess": False, "num_person": 1},
-    "ctrgcn": {"width": 8, "window": 12, "preprocess": False, "num_person": 1},
-    "hrnn": {"hidden": (4, 4, 4, 4)},
-    "mlp": {"frames": 20, "hidden": (16,)},
-    "msg3d": {"width": 12, "num_gcn_scales": 3, "num_g3d_scales": 2, "preprocess": False, "num_person": 1},
-    "sgn": {"width": 8},
-    "asgcn": {"width": 8, "aim_hidden": 16, "preprocess": False, "num_person": 1},
-    "dgnn": {"channels": (8, 8, 16, 16), "preprocess": False, "num_person": 1},
-}
 
 
 def _motion(n: int = 3, t: int = 20, seed: int = 0) -> torch.Tensor:
@@ -106,6 +94,10 @@ def test_normalize_options_are_checked():
         normalize_options({"scale": -1})
     with pytest.raises(ValueError, match="normalize must be"):
         models.create("mlp", "ntu25", 3, frames=10, normalize="yes")
+
+
+def test_every_registered_model_has_small_test_options():
+    assert set(SMALL) == set(models.names()), "add the new model to tests/_model_helpers.SMALL_OPTIONS"
 
 
 def test_models_without_normalize_have_none():
