@@ -117,32 +117,36 @@ class _Bar:
 
         self._tqdm = tqdm
         self.stream = stream or sys.stderr
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.every = 0.5 if self.tty else 10.0  # a log file gets a line every 10 s, not every redraw
         self.main = None
         self.inner = None
         self.key = None
+        self.phase = None
 
     def __call__(self, p: Any) -> None:
         if self.main is None:
             rank = f"rank {p.rank}/{p.world} " if p.world > 1 else ""
             self.main = self._tqdm(total=p.total, desc=f"{rank}motions", unit="motion", file=self.stream,
-                                   dynamic_ncols=True, mininterval=0.5)
+                                   dynamic_ncols=True, mininterval=self.every)
         if p.done > self.main.n:
             self.main.update(p.done - self.main.n)
         rate = f"{100 * p.success_rate:.1f}%" if p.attacked else "-"
         self.main.set_postfix_str(f"success {rate}  {p.job}", refresh=False)
-        if p.iterations:
+        if p.iterations and self.tty:  # the iterations only on a terminal
             desc = p.phase if p.phase != "attack" else "iterations"
             if self.inner is None or self.key != (p.job, p.phase, p.iterations):
                 if self.inner is not None:
                     self.inner.close()
                 self.inner = self._tqdm(total=p.iterations, desc=desc, unit="it", file=self.stream,
-                                        leave=False, position=1, dynamic_ncols=True, mininterval=0.5)
+                                        leave=False, position=1, dynamic_ncols=True, mininterval=self.every)
                 self.key = (p.job, p.phase, p.iterations)
             if p.iteration < self.inner.n:
                 self.inner.reset(total=p.iterations)
             self.inner.update(p.iteration - self.inner.n)
-        elif p.phase != "attack":
+        elif p.phase != "attack" and p.phase != self.phase:  # a log gets one line per phase (IAA trial)
             self.main.write(f"{p.job}: {p.phase}", file=self.stream)
+        self.phase = p.phase
 
     def close(self) -> None:
         for bar in (self.inner, self.main):

@@ -303,11 +303,13 @@ class _Runner:
             trace.append([eps, r])
             return r
 
-        eps = 0.01
+        # beyond step × iterations a larger ε changes nothing: IAA cannot move further
+        cap = min(0.64, self.iaa_config(job, 0.01).step * max(cfg.attack_config().iterations, 1))
+        eps = min(0.01, cap)
         if len(pos) and np.isfinite(target):
-            lo, hi = 0.0, 0.01
-            while rate(hi) < target and hi < 0.64:
-                lo, hi = hi, hi * 2
+            lo, hi = 0.0, eps
+            while rate(hi) < target and hi < cap:
+                lo, hi = hi, min(hi * 2, cap)
             for _ in range(cfg.iaa_bisections if trace[-1][1] >= target else 0):
                 mid = (lo + hi) / 2
                 if rate(mid) >= target:
