@@ -14,6 +14,7 @@ import numpy as np
 from .. import metrics as M
 from .config import BatchConfig
 from .files import write_csv, write_json, write_npz
+from .paper import paper_beside
 from .plan import RESULTS, Job, RunPlan, versions
 from .report import write_report, write_seeds_report
 
@@ -420,8 +421,6 @@ def merge_outputs(
     # the clean motions' own scale, next to the deviations
     cs = M.clean_statistics(plan.motions, ds.layout, ds.fps)
     clean_motion = {k: v.as_dict() for k, v in M.describe(cs).items()}
-    from .paper import paper_beside
-
     results: dict[str, Any] = {
         "format": "smart-workbench/results-2",
         "fingerprint": plan.fingerprint,
@@ -475,8 +474,7 @@ def merge_outputs(
 
 
 def _attack_dict(cfg: BatchConfig) -> dict[str, Any]:
-    a = cfg.attack_config()
-    return a.to_dict() if hasattr(a, "to_dict") else {}
+    return cfg.attack_config().to_dict()
 
 
 def merge_seeds(out: Path, config: BatchConfig, runs: list[dict[str, Any]]) -> dict[str, Any]:

@@ -440,11 +440,8 @@ def _load_models(
 
 def _fingerprint(cfg: BatchConfig, models: dict[str, ModelEntry], ds, sel: np.ndarray) -> str:
     c = {k: v for k, v in cfg.to_dict().items() if k not in NOT_IN_FINGERPRINT}
-    c["attack"] = (
-        cfg.attack_config().to_dict()
-        if hasattr(cfg.attack_config(), "to_dict")
-        else repr(cfg.attack_config())
-    )
+    # the resolved attack settings: a changed default of the preset makes another run
+    c["attack"] = cfg.attack_config().to_dict()
     h = hashlib.sha256(json.dumps(c, sort_keys=True, default=str).encode())
     for k in sorted(models):
         h.update(f"{k}:{models[k].sha256}".encode())
