@@ -103,6 +103,7 @@ def _heatmap(
     title: str,
     fmt: str = "{:.0f}",
     scale: float = 1.0,
+    skip_zero: bool = False,
 ) -> Any:
     im = ax.imshow(np.ma.masked_invalid(mat), vmin=vmin, vmax=vmax, cmap=cmap, aspect="auto")
     ax.set_xticks(
@@ -116,7 +117,7 @@ def _heatmap(
     if values:
         for i in range(mat.shape[0]):
             for j in range(mat.shape[1]):
-                if np.isfinite(mat[i, j]):
+                if np.isfinite(mat[i, j]) and not (skip_zero and mat[i, j] == 0):
                     r, g, b, _ = im.cmap(im.norm(mat[i, j]))
                     dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5
                     ax.text(j, i, fmt.format(mat[i, j] * scale), ha="center", va="center", fontsize=8,
@@ -192,7 +193,7 @@ def _confusion_figure(out: Path, stem: str, conf: np.ndarray, classes: list[str]
     rows = conf.sum(1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         frac = np.where(rows > 0, conf / np.maximum(rows, 1), np.nan)
-    im = _heatmap(ax, frac, classes, classes, 0, 1, "magma_r", n <= 15, title, scale=100)
+    im = _heatmap(ax, frac, classes, classes, 0, 1, "magma_r", n <= 15, title, scale=100, skip_zero=True)
     ax.set_xlabel("label after the attack")
     ax.set_ylabel("clean label")
     fig.colorbar(im, ax=ax, label="share of the class's attacked motions")
