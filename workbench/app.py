@@ -91,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
               "--screenshot window.png`.", file=sys.stderr)
         return 2
     app = create_application([sys.argv[0]])
+    import numpy as np
+
     from widgets.skeleton_view import grab_widget
 
     from .export import parse_size
@@ -132,8 +134,15 @@ def main(argv: list[str] | None = None) -> int:
         QtCore.QTimer.singleShot(1500, shoot)
 
     def on_ready():
+        st = window.state
         if args.index:
             window.select_motion(args.index)
+        if args.attack and not st.can_attack()[0]:  # the next attack candidate from --index on
+            ok = np.flatnonzero(st.correct_mask()[args.index:])
+            if ok.size:
+                print(f"note: motion {args.index} is not an attack candidate: showing motion "
+                      f"{args.index + int(ok[0])}", file=sys.stderr)
+                window.select_motion(args.index + int(ok[0]))
         if args.mode:
             window.centre.view.set_mode(args.mode)
         if args.show:
@@ -157,6 +166,10 @@ def main(argv: list[str] | None = None) -> int:
             except ValueError:
                 params[key] = value
         window.attack_dock.panel.set_params(params)
+        if not st.can_attack()[0]:
+            print(f"error: cannot attack: {st.can_attack()[1]}", file=sys.stderr)
+            shoot_soon()
+            return
         if args.show == "transfer":  # wait for the other models' verdicts on the finished run
             window.state.transfer_changed.connect(
                 lambda: shoot_soon() if window.state.transfer and window.state.running is None else None)

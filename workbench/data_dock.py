@@ -78,7 +78,7 @@ class DataDock(QtWidgets.QDockWidget):
         for c in (0, 2):
             hh.setSectionResizeMode(c, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
         hh.setSectionResizeMode(3, QtWidgets.QHeaderView.ResizeMode.Interactive)
-        hh.resizeSection(3, 64)  # "✓" or "✗ <predicted class>" (elided; the tooltip has it all)
+        hh.resizeSection(3, 96)  # "✓" or "✗ <predicted class>" (elided; the tooltip has it all)
         dl.addWidget(t, 1)
         self.info = QtWidgets.QLabel("")
         self.info.setWordWrap(True)

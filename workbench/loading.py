@@ -22,6 +22,7 @@ from .errors import Problem
 from .session import (
     LoadedModel,
     ModelChoice,
+    closest_mismatch,
     default_choice,
     evaluate,
     fitting_models,
@@ -136,7 +137,7 @@ class Loader(QtCore.QObject):
             if lm is None:
                 choice = default_choice(choices, last)
                 if choice is None:
-                    return choices, None, None, None, why_not, requested_problem
+                    return choices, None, None, None, why_not or closest_mismatch(ds), requested_problem
                 lm = load_model(choice.source)
             label_map = fit(lm.model, ds)
             progress(0, len(ds), "evaluating")

@@ -26,7 +26,8 @@ from engine.errors import CheckpointError, WorkbenchError
 from engine.models import ModelDataMismatch, fit, load_checkpoint
 
 __all__ = [
-    "PANEL_KEYS", "LoadedModel", "ModelChoice", "ModelDataMismatch", "config_from_params", "evaluate",
+    "PANEL_KEYS", "LoadedModel", "ModelChoice", "ModelDataMismatch", "closest_mismatch", "config_from_params",
+    "default_choice", "evaluate",
     "fitting_models", "load_model", "params_from_config", "presets", "resolve_model_spec", "shipped_models",
     "warm_up",
 ]
@@ -137,6 +138,22 @@ def fitting_models(dataset, extra: list[str] = ()) -> list[ModelChoice]:
             continue
         out.append(dataclasses.replace(c, name=str(meta.model)) if not c.name else c)
     return out
+
+
+def closest_mismatch(dataset) -> str:
+    """Why no shipped model fits ``dataset``: the refusal of one with the dataset's layout if there is one
+    (its class names or fps differ), else of any ("<title>: <reason>")."""
+    reasons = []
+    for c in shipped_models():
+        try:
+            model, meta = _load(Path(c.source))
+            fit(model, dataset)
+        except ModelDataMismatch as exc:
+            same = getattr(meta.layout, "name", str(meta.layout)) == getattr(dataset.layout, "name", "")
+            reasons.append((not same, f"{c.title}: {exc}"))
+        except (WorkbenchError, ValueError, OSError):
+            continue
+    return min(reasons)[1] if reasons else ""
 
 
 def default_choice(choices: list[ModelChoice], last: str = "") -> ModelChoice | None:

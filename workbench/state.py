@@ -105,7 +105,9 @@ class WorkbenchState(QObject):
         if self.demo_name:
             return str(self.dataset.info.get("title", self.demo_name)) if hasattr(self.dataset, "info") \
                 else self.demo_name
-        return self.dataset.name or Path(self.source).name
+        path = Path(self.source)
+        name = self.dataset.name or path.name
+        return f"{path.parent.name}/{path.name}" if name == path.name and path.parent.name else name
 
     def set_dataset(self, dataset, source: str, demo_name: str | None = None) -> None:
         """A new dataset: motion 0 selected; the model's evaluation, the shown run and the transfer rows

@@ -128,6 +128,11 @@ def test_render_command_writes_a_clip(qapp, tmp_path):
     rc = render_main(["--iterations", "5", "--out", str(out), "--size", "160x120", "--speed", "2",
                       "--fps", "15"])
     assert rc == 0
+    import torch
+
+    from workbench.runtime import torch_threads
+
+    assert torch.get_num_threads() == torch_threads()  # the app's thread policy
     frames = iio3.imread(out, index=None)
     assert frames.shape[:3] == (15, 120, 160)
 
