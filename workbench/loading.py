@@ -23,8 +23,8 @@ from .session import (
     LoadedModel,
     ModelChoice,
     closest_mismatch,
-    default_choice,
     evaluate,
+    first_fitting,
     fitting_models,
     load_model,
     resolve_model_spec,
@@ -118,7 +118,6 @@ class Loader(QtCore.QObject):
         st.set_job(("Finding the models that fit…", 0, 0))
 
         def job(progress, cancelled):
-            choices = fitting_models(ds, extra)
             requested_problem = None
             lm = None
             why_not = ""
@@ -135,21 +134,19 @@ class Loader(QtCore.QObject):
                 except ModelDataMismatch as exc:
                     why_not = f"{current.title}: {exc}"
             if lm is None:
-                choice = default_choice(choices, last)
-                if choice is None:
-                    return choices, None, None, None, why_not or closest_mismatch(ds), requested_problem
-                lm = load_model(choice.source)
+                lm = first_fitting(ds, last, extra)
+                if lm is None:
+                    return None, None, None, why_not or closest_mismatch(ds), requested_problem
             label_map = fit(lm.model, ds)
             progress(0, len(ds), "evaluating")
             probs = evaluate(lm.model, ds.motions, device, progress=progress)
             if len(ds):
                 warm_up(lm.model, ds.layout, ds.motions[0], max(int(label_map[int(ds.labels[0])]), 0))
-            return choices, lm, probs, label_map, why_not, requested_problem
+            return lm, probs, label_map, why_not, requested_problem
 
         def done(result):
-            choices, lm, probs, label_map, why_not, requested_problem = result
+            lm, probs, label_map, why_not, requested_problem = result
             st.set_job(None)
-            st.set_choices(choices)
             if requested_problem:
                 self._report("Could not use the model", Problem(requested_problem), "")
             if lm is None:
@@ -163,7 +160,7 @@ class Loader(QtCore.QObject):
                     old = why_not.split(":")[0]
                     self.status.emit(f"{old} does not fit this dataset: switched to {lm.title}")
                 self._accept(lm, probs, label_map)
-            self.settled.emit()
+            self._offer_models(ds, extra)
 
         def failed(problem: Problem):
             st.set_job(None)
@@ -172,6 +169,19 @@ class Loader(QtCore.QObject):
             self.settled.emit()
 
         self.tasks.start("model", job, done, on_progress=self._progress, on_fail=failed)
+
+    def _offer_models(self, ds, extra: list[str]) -> None:
+        """The "catalog" task: every model that fits ``ds`` goes into the Model combo (then ``settled``)."""
+        def done(choices):
+            if self.state.dataset is ds:
+                self.state.set_choices(choices)
+            self.settled.emit()
+
+        def failed(problem: Problem):
+            self.settled.emit()
+
+        self.tasks.start("catalog", lambda progress, cancelled: fitting_models(ds, extra), done,
+                         on_fail=failed)
 
     def _progress(self, done: int, total: int, _text: str) -> None:
         self.state.set_job((f"evaluating {done} / {total}", done, total))

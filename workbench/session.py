@@ -27,7 +27,7 @@ from engine.models import ModelDataMismatch, fit, load_checkpoint
 
 __all__ = [
     "PANEL_KEYS", "LoadedModel", "ModelChoice", "ModelDataMismatch", "closest_mismatch", "config_from_params",
-    "default_choice", "evaluate",
+    "evaluate", "first_fitting",
     "fitting_models", "load_model", "params_from_config", "presets", "resolve_model_spec", "shipped_models",
     "warm_up",
 ]
@@ -156,16 +156,24 @@ def closest_mismatch(dataset) -> str:
     return min(reasons)[1] if reasons else ""
 
 
-def default_choice(choices: list[ModelChoice], last: str = "") -> ModelChoice | None:
-    """The model to start with: the last one used if offered, else the first of :data:`PREFERRED`."""
-    for c in choices:
-        if last and c.source == last:
-            return c
-    for name in PREFERRED:
-        for c in choices:
-            if c.name == name:
-                return c
-    return choices[0] if choices else None
+def first_fitting(dataset, last: str = "", extra: list[str] = ()) -> LoadedModel | None:
+    """The model to start ``dataset`` with: the one used last if it fits, else the first shipped model that
+    fits in the order of :data:`PREFERRED`, else any that fits (loading only as many as needed)."""
+    shipped = shipped_models()
+    ranked = sorted(shipped, key=lambda c: PREFERRED.index(c.name) if c.name in PREFERRED else len(PREFERRED))
+    sources = [last] if last else []
+    sources += [c.source for c in ranked] + list(extra)
+    for src in dict.fromkeys(sources):
+        path = Path(src)
+        if not path.is_file():
+            continue
+        try:
+            lm = load_model(path)
+            fit(lm.model, dataset)
+        except (WorkbenchError, ValueError, OSError):
+            continue
+        return lm
+    return None
 
 
 def resolve_model_spec(spec: str, dataset=None) -> str:

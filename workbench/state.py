@@ -109,6 +109,16 @@ class WorkbenchState(QObject):
         name = self.dataset.name or path.name
         return f"{path.parent.name}/{path.name}" if name == path.name and path.parent.name else name
 
+    @property
+    def short_title(self) -> str:
+        """The demo's name or the file's folder/name (for tables)."""
+        if self.dataset is None:
+            return ""
+        if self.demo_name:
+            return self.demo_name
+        path = Path(self.source)
+        return f"{path.parent.name}/{path.name}" if path.parent.name else path.name
+
     def set_dataset(self, dataset, source: str, demo_name: str | None = None) -> None:
         """A new dataset: motion 0 selected; the model's evaluation, the shown run and the transfer rows
         are gone (the model stays, to be checked and evaluated again)."""

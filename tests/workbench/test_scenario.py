@@ -10,8 +10,9 @@ import numpy as np
 from workbench.state import ModelStatus
 
 
-def _ready(st) -> bool:
-    return st.status == ModelStatus.READY and st.job is None
+def _ready(win) -> bool:
+    st = win.state
+    return st.status == ModelStatus.READY and st.job is None and not win.tasks.running("catalog")
 
 
 def _run(qtbot, win, timeout=60_000, **params):
@@ -38,7 +39,7 @@ def test_the_users_path_on_real_data(make_main_window, qtbot, tmp_path, shared_d
 
     # 2. an HDM05 ASF/AMC folder: the demo model does not fit; a fitting HDM05 model is chosen and offered
     win.open_dataset(hdm05)
-    qtbot.waitUntil(lambda: st.source == str(hdm05) and _ready(st), timeout=120_000)
+    qtbot.waitUntil(lambda: st.source == str(hdm05) and _ready(win), timeout=120_000)
     ds = st.dataset
     assert ds.layout.name == "hdm05_25" and st.model.layout == "hdm05_25"
     titles = _combo_titles(win)
@@ -58,7 +59,7 @@ def test_the_users_path_on_real_data(make_main_window, qtbot, tmp_path, shared_d
     other = next(i for i in range(combo.count()) if combo.itemData(i) != st.model.source)
     target_source = combo.itemData(other)
     combo.activated.emit(other)
-    qtbot.waitUntil(lambda: _ready(st) and st.model.source == target_source, timeout=120_000)
+    qtbot.waitUntil(lambda: _ready(win) and st.model.source == target_source, timeout=120_000)
     assert combo.currentData() == target_source
 
     # 4. a run on an attack candidate: the record names the model and the dataset; the black box fills
