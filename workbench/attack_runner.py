@@ -75,7 +75,8 @@ class AttackRunner(QtCore.QObject):
         worker.finished.connect(self._on_finished)
         worker.failed.connect(self._on_failed)
         self.worker = worker
-        self._context = (st.source, st.short_title, i, st.model, ds.layout, ds.fps, dict(params), time.monotonic())
+        self._context = (st.source, st.short_title, i, st.model, ds.layout, ds.fps, dict(params),
+                         time.monotonic())
         self._restart = None
         st.start_run(RunningAttack(dict(params), i, st.model.title, int(config.iterations), target))
         self.thread = start_in_thread(worker, (worker.finished, worker.failed))

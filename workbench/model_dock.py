@@ -60,7 +60,11 @@ class ModelDock(QtWidgets.QDockWidget):
         self.progress_row.setLayout(prow)
         self.progress_row.hide()
         form.addRow(self.progress_row)
-        self.setWidget(w)
+        scroll = QtWidgets.QScrollArea()  # a long "does not fit" reason scrolls instead of being cut
+        scroll.setWidget(w)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        self.setWidget(scroll)
 
         self.combo.activated.connect(self._on_combo)
         self.checkpoint_button.clicked.connect(self.checkpoint_requested)

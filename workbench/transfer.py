@@ -1,5 +1,5 @@
 """Black-box transfer, live: the adversarial motion on screen (the shown run, or the attack's current
-iterate, at most once a second) shown to every *other* model that fits the open dataset — the shipped
+iterate, every 1.5 s) shown to every *other* model that fits the open dataset — the shipped
 checkpoints with the same layout and class names and the checkpoints opened this session. Their
 predictions (of the original and of the adversarial motion) go into ``state.transfer``."""
 
@@ -20,7 +20,7 @@ __all__ = ["TransferController"]
 
 
 class TransferController(QtCore.QObject):
-    LIVE_INTERVAL_S = 1.0
+    LIVE_INTERVAL_S = 1.5
 
     def __init__(self, state: WorkbenchState, tasks: TaskRunner, device, parent=None):
         super().__init__(parent)

@@ -13,7 +13,6 @@ would run it on the GUI thread) and cleans up.
 
 from __future__ import annotations
 
-import inspect
 import os
 import threading
 import time
@@ -43,17 +42,6 @@ def _lower_thread_priority(nice: int) -> None:
         os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + nice))
     except (AttributeError, OSError):
         pass
-
-
-def _supported(fn, kwargs: dict) -> dict:
-    """``kwargs`` less the keywords ``fn`` does not take (the engine's signature may grow or shrink)."""
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return kwargs
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return kwargs
-    return {k: v for k, v in kwargs.items() if k in params}
 
 
 class AttackWorker(QObject):
@@ -106,20 +94,18 @@ class AttackWorker(QObject):
             _lower_thread_priority(self._nice)
         state = {"last": 0.0, "pending": None}
 
-        def on_step(report: StepReport) -> bool:
+        def on_step(report: StepReport) -> None:
             now = time.monotonic()
             if now - state["last"] >= self._interval:
                 self._emit(report)
                 state["last"], state["pending"] = now, None
             else:
                 state["pending"] = report
-            return self._cancel.is_set()  # read only by an engine without ``cancel=``
 
         try:
-            kwargs = _supported(attack_mod.attack, {
-                "layout": self._layout, "config": self._config, "callback": on_step, "cancel": self._cancel,
-                "with_motion": True, "targets": self._targets})
-            result = attack_mod.attack(self._model, self._motions, self._labels, **kwargs)
+            result = attack_mod.attack(self._model, self._motions, self._labels, layout=self._layout,
+                                       config=self._config, callback=on_step, targets=self._targets,
+                                       with_motion=True, cancel=self._cancel)
             if state["pending"] is not None:
                 self._emit(state["pending"])
             result.cancelled = bool(result.cancelled or self._cancel.is_set())
