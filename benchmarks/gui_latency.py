@@ -1,13 +1,17 @@
 """GUI responsiveness of the workbench (run under Xvfb for software OpenGL, or on a desktop):
 
-1. the longest event-loop stall while an attack runs on the demo (target < 50 ms): a 1 ms precise timer
-   records the gaps between its ticks while the main window plays the clip and the worker thread
-   attacks (live plots, probability bars and the adversarial skeleton following the optimisation);
+1. event-loop stalls while an attack runs on the demo (issue 13's targets: longest stall <= 20 ms,
+   p99 <= 10 ms, with playback): a 1 ms precise timer records the gaps between its ticks while the main
+   window plays the clip and the worker thread attacks (live plots, probability bars and the
+   adversarial skeleton following the optimisation). Two figures per gap: its wall time (what the user
+   feels) and the GUI thread's own CPU time in it ("work": what our code and Qt did). On a busy machine
+   the wall figures include time the GUI thread waited for a core, the GIL or the X server; the work
+   figures do not, so compare runs by them when the load average (printed) differs;
 2. the 3D playback frame rate with two skeletons (overlay, heat colours) at 1280x720 (target >= 60 fps):
    frames drawn per second when each frame is set and repainted as fast as the view can.
 
     xvfb-run -a -s "-screen 0 1600x1000x24 +extension GLX +render" \\
-        .venv/bin/python benchmarks/gui_latency.py [--model mlp|stgcn|hrnn] [--seconds 6] [--frames 600]
+        nice .venv/bin/python benchmarks/gui_latency.py [--model mlp|stgcn|hrnn] [--seconds 6] [--frames 600]
 """
 
 from __future__ import annotations
@@ -33,6 +37,28 @@ def _wait(seconds: float) -> None:
     loop.exec()
 
 
+# The window's parts under the names of the refactored workbench (docks) or of the single main window.
+def _panel(win):
+    return win.panel if hasattr(win, "panel") else win.attack_dock.panel
+
+
+def _loss_plot(win):
+    return win.loss_plot if hasattr(win, "loss_plot") else win.plots_dock.loss_plot
+
+
+def _playback(win):
+    return win.playback if hasattr(win, "playback") else win.centre.playback
+
+
+def _model_source(win) -> str:
+    model = win.model if hasattr(win, "model") else win.state.model
+    return "" if model is None else model.source
+
+
+def _attack_running(win) -> bool:
+    return win.attack_running() if hasattr(win, "attack_running") else win.runner.running()
+
+
 def open_window(app, model: str):
     from workbench.main_window import MainWindow
     from workbench.settings import Settings
@@ -50,9 +76,10 @@ def open_window(app, model: str):
         _wait(0.1)
     if not ready["ok"]:
         raise RuntimeError("the demo did not load")
-    if win.model.source != model:
+    if not _model_source(win).endswith(model):
         win.load_model(model)
-        while win.model.source != model or win.busy():
+        t0 = time.monotonic()
+        while (not _model_source(win).endswith(model) or win.busy()) and time.monotonic() - t0 < 600:
             _wait(0.1)
     _wait(0.5)
     return win
@@ -60,45 +87,63 @@ def open_window(app, model: str):
 
 def _last_iteration(win) -> int:
     """Iteration of the newest point of the live loss curve (the worker emits at most 30 steps/s)."""
-    x, _ = win.loss_plot.data("total")
+    x, _ = _loss_plot(win).data("total")
     return int(x[-1]) if len(x) else 0
 
 
 def measure_stall(win, seconds: float, playback: bool) -> dict:
-    """Gaps between the ticks of a 1 ms timer while an attack runs (and the clip plays)."""
+    """Gaps between the ticks of a 1 ms timer while an attack runs (and the clip plays): wall time and
+    the GUI thread's CPU time in each gap."""
     gaps: list[float] = []
-    last = [time.perf_counter()]
+    work: list[float] = []
+    last = [time.perf_counter(), time.thread_time()]
 
     def tick():
-        now = time.perf_counter()
+        now, cpu = time.perf_counter(), time.thread_time()
         gaps.append(now - last[0])
-        last[0] = now
+        work.append(cpu - last[1])
+        last[0], last[1] = now, cpu
 
     timer = QtCore.QTimer()
     timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
     timer.setInterval(1)
     timer.timeout.connect(tick)
-    win.panel.set_params({"iterations": 100_000, "stop_on_success": False})
+    _panel(win).set_params({"iterations": 100_000, "stop_on_success": False})
     win.run_attack()
     _wait(0.5)  # past the start of the attack
     if playback:
-        win.playback.play()
+        _playback(win).play()
     n0 = _last_iteration(win)
-    last[0] = time.perf_counter()
+    load0 = _load()
+    last[0], last[1] = time.perf_counter(), time.thread_time()
     timer.start()
     _wait(seconds)
     timer.stop()
-    win.playback.pause()
+    _playback(win).pause()
     iterations = _last_iteration(win) - n0
     t_stop = time.perf_counter()
     win.stop_attack()
-    while win.attack_running():
+    while _attack_running(win):
         _wait(0.01)
     stop_s = time.perf_counter() - t_stop
     g = np.asarray(gaps[2:]) * 1000.0
+    c = np.asarray(work[2:]) * 1000.0
     return {"max_ms": float(g.max()), "p99_ms": float(np.percentile(g, 99)),
             "median_ms": float(np.median(g)), "ticks": len(g), "it_per_s": iterations / seconds,
-            "stop_ms": stop_s * 1000.0}
+            "work_max_ms": float(c.max()), "work_p99_ms": float(np.percentile(c, 99)),
+            "gui_cpu_share": float(c.sum() / max(g.sum(), 1e-9)),
+            "stop_ms": stop_s * 1000.0, "load": (load0, _load())}
+
+
+def _load() -> float:
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return float("nan")
+
+
+def _verdict(max_ms: float, p99_ms: float) -> str:
+    return "OK" if max_ms <= 20.0 and p99_ms <= 10.0 else "ABOVE TARGET"
 
 
 def measure_playback(app, n_frames: int) -> dict:
@@ -142,19 +187,20 @@ def main(argv=None) -> int:
         from workbench.main_window import MainWindow
 
         MainWindow.WORKER_NICE = args.nice
-    try:
-        load = os.getloadavg()[0]
-    except OSError:
-        load = float("nan")
-    print(f"platform: {app.platformName()}, cores: {os.cpu_count()}, load average: {load:.1f}")
+    print(f"platform: {app.platformName()}, cores: {os.cpu_count()}, load average: {_load():.1f}, "
+          f"nice: {os.nice(0)}")
     win = open_window(app, args.model)
     for playback in (False, True):
         s = measure_stall(win, args.seconds, playback)
-        ok = "OK" if s["max_ms"] < 50 else "ABOVE TARGET"
         what = "attack + playback" if playback else "attack"
         print(f"event-loop stall, {what} ({args.model} on the demo, {s['it_per_s']:.0f} it/s, window "
-              f"1600x960): max {s['max_ms']:.1f} ms, p99 {s['p99_ms']:.1f} ms, median "
-              f"{s['median_ms']:.2f} ms over {s['ticks']} ticks  [target < 50 ms: {ok}]")
+              f"1600x960, load average {s['load'][0]:.1f} -> {s['load'][1]:.1f}):")
+        verdict = _verdict(s["max_ms"], s["p99_ms"])
+        print(f"  wall: max {s['max_ms']:.1f} ms, p99 {s['p99_ms']:.1f} ms, median {s['median_ms']:.2f} ms "
+              f"over {s['ticks']} ticks  [target max <= 20, p99 <= 10 ms: {verdict}]")
+        print(f"  GUI-thread work per gap: max {s['work_max_ms']:.1f} ms, p99 {s['work_p99_ms']:.1f} ms "
+              f"(GUI thread busy {100 * s['gui_cpu_share']:.0f} % of the time)  "
+              f"[{_verdict(s['work_max_ms'], s['work_p99_ms'])}]")
         print(f"  stop latency (Stop -> worker finished): {s['stop_ms']:.0f} ms")
     win.close()
     if args.skip_playback:

@@ -17,7 +17,7 @@ import warnings as _warnings
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore
+from PySide6 import QtCore, QtWidgets
 from PySide6.QtCore import Signal
 
 from widgets._throttle import FrameThrottle
@@ -63,12 +63,14 @@ class LossPlot(pg.PlotWidget):
         self.plotItem.showGrid(x=True, y=True, alpha=0.2)
         # The legend lives in a column of the plot's layout right of the view box (row 2 = the view box
         # row): a spacer reserves the legend's width and the legend is anchored to the spacer's top left.
-        self.legend_column = pg.GraphicsWidget()
-        self.legend_column.setFixedWidth(1)
+        # (A plain QGraphicsWidget: no Python overrides that Qt could call while the plot is torn down.)
+        self.legend_column = QtWidgets.QGraphicsWidget()
+        self.legend_column.setMinimumWidth(1)
+        self.legend_column.setMaximumWidth(1)
         self.plotItem.layout.addItem(self.legend_column, 2, 3)
         self.legend = pg.LegendItem(offset=None, verSpacing=-4, frame=False, labelTextSize="8pt")
-        self.legend.setParentItem(self.legend_column)
-        self.legend.anchor(itemPos=(0, 0), parentPos=(0, 0), offset=(4, 2))
+        self.legend.setParentItem(self.plotItem)
+        self.legend.anchor(itemPos=(1, 0), parentPos=(1, 0), offset=(-2, 2))  # top right, in the column
         self.plotItem.legend = self.legend  # plot(name=...) registers new curves with it
         self.flip_line = pg.InfiniteLine(
             angle=90, movable=False, pen=pg.mkPen((255, 80, 80), width=1, style=QtCore.Qt.PenStyle.DashLine),
@@ -100,7 +102,9 @@ class LossPlot(pg.PlotWidget):
 
     def _fit_legend(self) -> None:
         self.legend.updateSize()
-        self.legend_column.setFixedWidth(max(float(self.legend.width()) + 8.0, 1.0))
+        w = max(float(self.legend.width()) + 8.0, 1.0)
+        self.legend_column.setMinimumWidth(w)
+        self.legend_column.setMaximumWidth(w)
 
     def _grow(self, need: int) -> None:
         if need <= self._cap:
