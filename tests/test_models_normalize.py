@@ -57,7 +57,7 @@ def test_prediction_is_invariant_to_a_turn_about_y_and_a_move_on_the_floor(name)
 @pytest.mark.parametrize("name", models.names())
 def test_normalisation_is_differentiable_and_travels_with_the_checkpoint(name, tmp_path):
     model = _build(name)
-    assert model.options["normalize"] == {"face": True, "centre": True, "scale": 1.0}
+    assert model.options["normalize"] == {"face": True, "centre": True, "scale": 1.0, "jitter_deg": 0.0}
     x = _turn_and_move(_motion(n=2), 1.0, 3.0, -2.0).requires_grad_(True)
     model(x)[:, 1].sum().backward()
     assert x.grad is not None and torch.isfinite(x.grad).all() and x.grad[:, 0].abs().sum() > 0
@@ -85,9 +85,24 @@ def test_normalised_first_frame_faces_plus_z_at_the_origin():
     torch.testing.assert_close(half(x)[..., 1], 0.5 * x[..., 1])
 
 
+def test_facing_jitter_only_in_training_mode():
+    norm = InputNormalization(layout("hdm05_25"), jitter_deg=30.0)
+    x = _turn_and_move(_motion(n=4), 0.7, 1.0, 2.0)
+    norm.eval()
+    torch.testing.assert_close(norm(x), InputNormalization(layout("hdm05_25"))(x))
+    norm.train()
+    torch.manual_seed(0)
+    y = norm(x)
+    hip = y[:, 0, 1] - y[:, 0, 6]
+    angle = torch.atan2(-hip[:, 2], hip[:, 0]).abs()
+    assert (angle > 1e-4).all() and (angle <= torch.deg2rad(torch.tensor(30.0)) + 1e-5).all()
+
+
 def test_normalize_options_are_checked():
     assert normalize_options(None) is None and normalize_options(False) is None
-    assert normalize_options({"scale": 2}) == {"face": True, "centre": True, "scale": 2.0}
+    assert normalize_options({"scale": 2}) == {"face": True, "centre": True, "scale": 2.0, "jitter_deg": 0.0}
+    with pytest.raises(ValueError, match="jitter_deg"):
+        normalize_options({"jitter_deg": 200})
     with pytest.raises(ValueError, match="unknown option"):
         normalize_options({"turn": True})
     with pytest.raises(ValueError, match="scale"):

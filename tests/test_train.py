@@ -183,7 +183,7 @@ def test_cli_trains_resumes_and_lists(tmp_path, capsys):
     _, meta = models.load_checkpoint(out)
     assert meta.extra["val_subjects"] == ["s08", "s09"] and meta.options["hidden"] == (16,)
     # how it was made is in the metadata: data, window, split, settings, the command itself
-    assert meta.options["normalize"] == {"face": True, "centre": True, "scale": 1.0}
+    assert meta.options["normalize"] == {"face": True, "centre": True, "scale": 1.0, "jitter_deg": 0.0}
     assert meta.extra["data"]["dataset"] == "demo" and meta.extra["data"]["window"] == 60
     assert meta.extra["data"]["load_options"] == {} and meta.extra["keep"] == "last"
     assert meta.extra["train"]["label_smoothing"] == 0.1 and meta.extra["train"]["epochs"] == 1

@@ -12,7 +12,11 @@ attack still optimises the raw motion in metres and its perceptual terms measure
 2. ``face=True``: the clip is turned about the vertical ``y`` axis so that the first frame's
    left-minus-right hip vector (:attr:`engine.skeleton.Layout.hips`) points along ``+x``, i.e. the
    body faces ``+z``. A first frame whose hips are (nearly) vertical above each other is not turned;
-3. ``scale``: the coordinates are multiplied by this factor (``1.0``: metres kept).
+3. ``scale``: the coordinates are multiplied by this factor (``1.0``: metres kept);
+4. ``jitter_deg`` (training only): in training mode, each clip is then turned about ``y`` by a random
+   angle in ``±jitter_deg`` degrees -- an augmentation of the facing that the normalisation would
+   otherwise undo (a turn of the input is removed by step 2). In eval mode nothing happens, so
+   predictions stay deterministic and invariant.
 
 The result is exactly invariant (to float rounding) to any turn about ``y`` and any move on the
 floor of the input. Every step is a differentiable torch expression of the input (the turn's
@@ -30,6 +34,7 @@ have none: their input contract is their own ``forward``.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -39,7 +44,7 @@ from ..skeleton import Layout, resolve
 
 __all__ = ["InputNormalization", "attach", "normalize_input", "normalize_options"]
 
-DEFAULTS: dict[str, Any] = {"face": True, "centre": True, "scale": 1.0}
+DEFAULTS: dict[str, Any] = {"face": True, "centre": True, "scale": 1.0, "jitter_deg": 0.0}
 
 
 def normalize_options(value: Any) -> dict[str, Any] | None:
@@ -57,6 +62,13 @@ def normalize_options(value: Any) -> dict[str, Any] | None:
         raise ValueError(f"normalize: unknown option(s) {unknown}; known: {sorted(DEFAULTS)}")
     opts = {**DEFAULTS, **value}
     opts["face"], opts["centre"] = bool(opts["face"]), bool(opts["centre"])
+    bad = f"normalize: jitter_deg must be a number in [0, 180], got {opts['jitter_deg']!r}"
+    try:
+        opts["jitter_deg"] = float(opts["jitter_deg"])
+    except (TypeError, ValueError):
+        raise ValueError(bad) from None
+    if not 0 <= opts["jitter_deg"] <= 180:
+        raise ValueError(bad)
     try:
         opts["scale"] = float(opts["scale"])
     except (TypeError, ValueError):
@@ -70,7 +82,7 @@ class InputNormalization(nn.Module):
     """Face ``+z`` and stand at ``x = z = 0`` at the first frame; optional scale (see the module doc)."""
 
     def __init__(self, layout: Layout | str, face: bool = True, centre: bool = True,
-                 scale: float = 1.0) -> None:
+                 scale: float = 1.0, jitter_deg: float = 0.0) -> None:
         super().__init__()
         lay = resolve(layout)
         if face and lay.hips is None:
@@ -81,9 +93,10 @@ class InputNormalization(nn.Module):
         self.face = bool(face)
         self.centre = bool(centre)
         self.scale = float(scale)
+        self.jitter_deg = float(jitter_deg)
 
     def options(self) -> dict[str, Any]:
-        return {"face": self.face, "centre": self.centre, "scale": self.scale}
+        return {"face": self.face, "centre": self.centre, "scale": self.scale, "jitter_deg": self.jitter_deg}
 
     def extra_repr(self) -> str:
         return ", ".join(f"{k}={v}" for k, v in self.options().items())
@@ -105,12 +118,21 @@ class InputNormalization(nn.Module):
             c = torch.where(ok, dx / safe, torch.ones_like(dx))
             s = torch.where(ok, dz / safe, torch.zeros_like(dz))
             # turn about y: (x, z) -> (c x + s z, -s x + c z); the hip vector goes to (|d|, 0)
-            c, s = c[:, None, None], s[:, None, None]
-            px, py, pz = x[..., 0], x[..., 1], x[..., 2]
-            x = torch.stack([c * px + s * pz, py, -s * px + c * pz], dim=-1)
+            x = _turn(x, c, s)
+        if self.training and self.jitter_deg > 0:
+            a = torch.rand(x.shape[0], device=x.device, dtype=x.dtype) * 2 - 1
+            a = a * math.radians(self.jitter_deg)
+            x = _turn(x, torch.cos(a), torch.sin(a))
         if self.scale != 1.0:
             x = x * self.scale
         return x
+
+
+def _turn(x: torch.Tensor, c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+    """Turn ``(N, T, V, 3)`` about ``y``: ``(x, z) -> (c x + s z, -s x + c z)`` with ``c, s`` ``(N,)``."""
+    c, s = c[:, None, None], s[:, None, None]
+    px, py, pz = x[..., 0], x[..., 1], x[..., 2]
+    return torch.stack([c * px + s * pz, py, -s * px + c * pz], dim=-1)
 
 
 def _pre_hook(module: nn.Module, args: tuple) -> tuple:
