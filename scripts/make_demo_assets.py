@@ -60,17 +60,20 @@ DEMO_MODELS: dict[str, tuple[dict, int, float, int]] = {
     "ctrgcn": ({"preprocess": False, "num_person": 1, "width": 16}, 20, 3e-3, 32),
     "sgn": ({"width": 16}, 25, 3e-3, 32),
 }
-# the HDM05 demo: every model with its input normalisation (smart-train's default)
+# the HDM05 demo: every model with its input normalisation (smart-train's default); JITTER adds a random
+# turn of +-30 degrees about y after it in training mode (the facing augmentation the normalisation undoes)
+JITTER = {"jitter_deg": 30.0}
 HDM05_MODELS: dict[str, tuple[dict, int, float, int]] = {
     "mlp": ({"hidden": (128, 64), "dropout": 0.5}, 40, 1e-3, 32),
     "hrnn": ({"hidden": (16, 32, 32, 64)}, 30, 3e-3, 32),
     "sgn": ({"width": 16}, 30, 3e-3, 32),
-    "msg3d": ({"preprocess": False, "num_person": 1, "width": 12, "num_gcn_scales": 4, "num_g3d_scales": 2},
-              12, 3e-3, 32),
+    "msg3d": ({"preprocess": False, "num_person": 1, "width": 12, "num_gcn_scales": 4, "num_g3d_scales": 2,
+               "normalize": JITTER}, 12, 3e-3, 32),
     "agcn": ({"preprocess": False, "num_person": 1, "width": 16}, 12, 3e-3, 32),
     "stgcn": ({"preprocess": False, "num_person": 1, "width": 16}, 15, 3e-3, 32),
     "dgnn": ({"preprocess": False, "num_person": 1, "width": 12}, 12, 3e-3, 32),
-    "asgcn": ({"preprocess": False, "num_person": 1, "width": 8, "aim_hidden": 16}, 10, 3e-3, 32),
+    "asgcn": ({"preprocess": False, "num_person": 1, "width": 8, "aim_hidden": 16, "normalize": JITTER},
+              10, 3e-3, 32),
 }
 HDM05_LABEL_SMOOTHING = 0.1
 HDM05_TRAIN_STRIDE = 5
