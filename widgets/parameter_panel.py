@@ -292,9 +292,9 @@ class ParameterPanel(QtWidgets.QWidget):
         self.seed_spin.setRange(0, 2**31 - 1)
         self.seed_spin.setKeyboardTracking(False)
         self._add_row("seed", self.seed_spin)
-        # extra fields (κ, schedule, returned iterate, …) are appended by set_defaults / set_params
-        self.extra_form = QtWidgets.QFormLayout()
-        self.extra_form.setFieldGrowthPolicy(QtWidgets.QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        # extra fields (κ, schedule, returned iterate, …) are appended to the same form (one label column)
+        # by set_defaults / set_params
+        self.extra_form = form
 
         self.run_button = QtWidgets.QPushButton("Run")
         self.stop_button = QtWidgets.QPushButton("Stop")
@@ -312,7 +312,6 @@ class ParameterPanel(QtWidgets.QWidget):
         layout = QtWidgets.QVBoxLayout(self)
         layout.addLayout(preset_row)
         layout.addLayout(form)
-        layout.addLayout(self.extra_form)
         layout.addLayout(buttons)
         layout.addWidget(self.progress)
         layout.addStretch(1)

@@ -35,14 +35,22 @@ def main() -> int:
     original = walking_figure(90)
     adversarial = perturbed(original, 0.04)
     classes = ["walk", "run", "jump", "sit down", "kick", "punch", "wave", "throw", "hop", "turn", "squat",
-               "clap"]
+               "put on a shoe while standing on one leg"]
 
     window = QtWidgets.QWidget()
     window.setWindowTitle("SMART widgets")
     grid = QtWidgets.QGridLayout(window)
     view = SkeletonView()
     bar = PlaybackBar()
-    panel = ParameterPanel()
+    try:  # the panel shows what the caller passes: here the engine's presets, as the app does
+        from engine.attack import PRESETS, AttackConfig
+
+        defaults = AttackConfig().to_dict()
+        presets = {name: make().to_dict() for name, make in PRESETS.items()}
+    except ImportError:  # engine not importable: a small stand-in
+        defaults = {"strategy": "ab", "w": 0.4, "alpha": 0.3, "iterations": 300, "lr": 0.005}
+        presets = None
+    panel = ParameterPanel(defaults=defaults, presets=presets)
     loss = LossPlot(refresh_ms=0)
     probs = ProbabilityBars()
     disp = DisplacementChart()
@@ -79,9 +87,9 @@ def main() -> int:
     loss.set_log_scale(True)
     loss.mark_flip(64)
     p = rng.dirichlet(np.full(len(classes), 0.5))
-    p[1], p[0] = 0.64, 0.2
+    p[1], p[0], p[11] = 0.64, 0.2, 0.1
     p /= p.sum()
-    probs.set_probabilities(p, classes, clean=0, target=None, k=6)
+    probs.set_probabilities(p, classes, clean=0, target=11, k=6)
     disp.set_displacement(view.displacement.mean(axis=0), JOINT_NAMES)
 
     window.resize(1560, 820)
