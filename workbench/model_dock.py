@@ -34,6 +34,7 @@ class ModelDock(QtWidgets.QDockWidget):
         self.combo.setToolTip("The shipped models that fit the open dataset (same skeleton and classes), and "
                               "the checkpoints you opened")
         self.combo.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.combo.setPlaceholderText("no model fits this dataset")
         self.checkpoint_button = QtWidgets.QPushButton("Checkpoint…")
         self.checkpoint_button.setToolTip("Open a checkpoint file (.pt)")
         row.addWidget(self.combo, 1)

@@ -62,7 +62,8 @@ class ResultsDock(QtWidgets.QDockWidget):
         self.disp_chart.getAxis("left").setStyle(tickFont=small)
         rh.addWidget(self.disp_chart, 1)
         self.setWidget(w)
-        for sig in (state.selection_changed, state.runs_changed, state.run_started, state.dataset_changed):
+        for sig in (state.selection_changed, state.runs_changed, state.run_started, state.dataset_changed,
+                    state.model_changed):
             sig.connect(self.render)
 
     def render(self) -> None:
@@ -80,7 +81,9 @@ class ResultsDock(QtWidgets.QDockWidget):
             self.disp_chart.set_displacement(np.zeros(len(names)), names)
             return
         if rec is None:
-            self.result_label.setText("No attack on this motion with this model yet: press Run.")
+            ok, _why = st.can_attack()
+            self.result_label.setText("No attack on this motion with this model yet" +
+                                      (": press Run." if ok else "."))
             self.disp_chart.set_displacement(np.zeros(len(names)), names)
             return
         colour = {"success": "#5c6", "failed": "#e55", "stopped": "#db5"}[rec.outcome]
