@@ -70,7 +70,7 @@ HDM05_MODELS: dict[str, tuple[dict, int, float, int]] = {
     "msg3d": ({"preprocess": False, "num_person": 1, "width": 12, "num_gcn_scales": 4, "num_g3d_scales": 2,
                "normalize": JITTER}, 12, 3e-3, 32),
     "agcn": ({"preprocess": False, "num_person": 1, "width": 16}, 12, 3e-3, 32),
-    "stgcn": ({"preprocess": False, "num_person": 1, "width": 16}, 15, 3e-3, 32),
+    "stgcn": ({"preprocess": False, "num_person": 1, "width": 16, "normalize": JITTER}, 12, 3e-3, 32),
     "dgnn": ({"preprocess": False, "num_person": 1, "width": 12}, 12, 3e-3, 32),
     "asgcn": ({"preprocess": False, "num_person": 1, "width": 8, "aim_hidden": 16, "normalize": JITTER},
               10, 3e-3, 32),
