@@ -107,6 +107,8 @@ def _transfer_cell(plan: RunPlan, data: dict[str, np.ndarray], target: str) -> d
             "success_rate": None,
             "ci95": [None, None],
             "success_rate_all": None,
+            "top1_rate": None,
+            "top1_ci95": [None, None],
             "clean_accuracy": None,
             "count": 0,
             "clean_correct": 0,
@@ -117,10 +119,15 @@ def _transfer_cell(plan: RunPlan, data: dict[str, np.ndarray], target: str) -> d
     goal = data["transfer_goal"][j]
     both = fooled & clean_ok
     r = _rate(goal[both])
+    # the target's top-1 label is not the clean one (what AB's goal is; ABN's goal on the target is
+    # harder: the label must leave its top N)
+    top1 = _rate((data["transfer_predicted"][j] != data["labels"])[both])
     return {
         "success_rate": r["rate"],
         "ci95": [r["low"], r["high"]],
         "success_rate_all": _rate(goal[fooled])["rate"],
+        "top1_rate": top1["rate"],
+        "top1_ci95": [top1["low"], top1["high"]],
         "clean_accuracy": _rate(clean_ok[fooled])["rate"],
         "count": int(fooled.sum()),
         "clean_correct": int(both.sum()),

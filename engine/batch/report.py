@@ -367,7 +367,9 @@ def write_report(
             "",
             "Rows: surrogate attacked white-box; columns: target. A cell is the target's success rate on "
             "the adversarial motions that fooled the surrogate and that the target classifies correctly "
-            "when clean [95 % CI] (n = those motions). n/a: surrogate = target."
+            "when clean [95 % CI] (n = those motions); for ABN the goal on the target is the same as on "
+            "the surrogate (the label leaves its top N), and 'top-1' says how often the target's top-1 "
+            "label is wrong. n/a: surrogate = target."
             + (" The paper's figure (NTU RGB+D) follows in braces where it has one." if ptr else ""),
             "",
         ]
@@ -392,8 +394,13 @@ def write_report(
                         if e["success_rate"] is not None:
                             mat[i, j] = e["success_rate"]
                         pv = ptr.get(s, {}).get(r, {}).get(c)
+                        top1 = ""
+                        if s.startswith("ab") and s != "ab" and e.get("top1_rate") is not None:
+                            top1 = f"; top-1 {_pct(e['top1_rate'])}"  # ABN: the target's top-1 is wrong
                         cells.append(
-                            _rate_cell(e, n_key="clean_correct") + ("" if pv is None else f" {{{pv:g}}}")
+                            _rate_cell(e, n_key="clean_correct")
+                            + top1
+                            + ("" if pv is None else f" {{{pv:g}}}")
                         )
                 lines.append(f"| {r} | " + " | ".join(cells) + " |")
             stem = f"transfer_{s}"
