@@ -44,7 +44,7 @@ def _pos_int(text: str) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from engine.attack import AttackConfig
+    from engine.attack import PRESETS, AttackConfig
 
     d = AttackConfig()  # the defaults (the natural preset) exist there and nowhere else
     ap = argparse.ArgumentParser(prog="smart-attack", description=(__doc__ or "").split("\n\n")[0],
@@ -64,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
                     help="with several --models: the full surrogate x target matrix (Table 3)")
     ap.add_argument("--strategy", "--strategies", nargs="+", default=S, dest="strategies",
                     help="ab, abn (N = --top-n), ab3, ab5, ..., sa (random targets, never the clean label)")
-    ap.add_argument("--preset", choices=("natural", "paper"), default=S,
+    ap.add_argument("--preset", choices=sorted(PRESETS), default=S,
                     help="the attack's settings: natural (the default) or paper (the published protocol); "
                          "the options below override single settings")
     ap.add_argument("--top-n", type=_pos_int, default=S, help=f"N of 'abn' (default {d.top_n})")
