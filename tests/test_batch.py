@@ -619,3 +619,17 @@ def test_presets_select_the_attack_settings() -> None:
     args, _ = build_config(["--dataset", "demo", "--models", "mlp", "--preset", "paper",
                             "--no-stop-on-success"])
     assert args.preset == "paper" and args.attack_config().stop_on_success is False
+
+
+def test_runner_and_merge_share_the_plan_without_a_cycle() -> None:
+    import ast
+
+    def imports(name: str) -> set[str]:
+        tree = ast.parse((ROOT / f"engine/batch/{name}.py").read_text())
+        return {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level == 1}
+
+    assert "plan" in imports("runner") and "plan" in imports("merge")
+    assert "runner" not in imports("merge") and "runner" not in imports("plan")
+    assert "merge" not in imports("plan")
+    merge_src = (ROOT / "engine/batch/merge.py").read_text()
+    assert "plan._" not in merge_src  # no private attribute of the plan is read
