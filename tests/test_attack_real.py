@@ -89,7 +89,7 @@ def test_strategies_succeed_and_ab_is_easiest(victim):
     c = int(model.num_classes)
     gen = torch.Generator().manual_seed(0)
     targets = (y + torch.randint(1, c, y.shape, generator=gen)) % c  # random, never the clean label
-    base = AttackConfig(iterations=300)
+    base = AttackConfig.paper(iterations=300)
     ab = attack(model, x, y, lay, base)
     ab3 = attack(model, x, y, lay, base.replace(strategy="abn", top_n=3))
     ab5 = attack(model, x, y, lay, base.replace(strategy="abn", top_n=5))
@@ -117,7 +117,7 @@ def test_smart_keeps_dynamics_better_than_l2(victim):
     lower than plain l2's at the same success."""
     model, x, y, lay = victim
     x, y = x[:24], y[:24]
-    cfg = AttackConfig(iterations=120, stop_on_success=False)
+    cfg = AttackConfig.paper(iterations=120, stop_on_success=False)
     smart = attack(model, x, y, lay, cfg)
     l2 = attack(model, x, y, lay, cfg.replace(perceptual="l2"))
     both = smart.success & l2.success
@@ -129,3 +129,25 @@ def test_smart_keeps_dynamics_better_than_l2(victim):
     bone_s = metrics.bone_length_deviation(x[both], smart.adversarial[both], lay)["bone_abs_mean"]
     bone_l = metrics.bone_length_deviation(x[both], l2.adversarial[both], lay)["bone_abs_mean"]
     assert bone_s.mean() < bone_l.mean()
+
+
+def test_natural_preset_succeeds_with_motions_smoother_than_the_papers(victim):
+    """The default (natural) setting: AB still succeeds, and the perturbation accelerates far less
+    than the paper's protocol's; tied joints that coincide in the clip stay together."""
+    model, x, y, lay = victim
+    x, y = x[:48], y[:48]
+    nat = attack(model, x, y, lay, AttackConfig())
+    lit = attack(model, x, y, lay, AttackConfig.paper())
+    assert nat.success.float().mean() >= 0.95
+    m_nat = metrics.sample_metrics(x, nat.adversarial, lay)
+    m_lit = metrics.sample_metrics(x, lit.adversarial, lay)
+    both = (nat.success & lit.success).numpy()
+    ratio_nat = m_nat["perturbation_acceleration"][both].mean() / m_nat["clean_acceleration"][both].mean()
+    ratio_lit = m_lit["perturbation_acceleration"][both].mean() / m_lit["clean_acceleration"][both].mean()
+    print("acceleration ratio: natural", ratio_nat, "paper", ratio_lit)
+    assert ratio_nat < 0.8 * ratio_lit  # real HDM05 clips: about 0.1×; the noisy synthetic ones 0.73×
+    assert m_nat["bone_rel_mean"][both].mean() < m_lit["bone_rel_mean"][both].mean()
+    for group in lay.coincident:
+        together = (x[:, :, list(group)] - x[:, :, [group[0]]]).norm(dim=-1).amax(dim=(1, 2)) < 1e-6
+        gap = (nat.adversarial[:, :, list(group)] - nat.adversarial[:, :, [group[0]]]).norm(dim=-1)
+        assert (gap.amax(dim=(1, 2))[together] < 1e-3).all()
