@@ -55,6 +55,11 @@ def _model_source(win) -> str:
     return "" if model is None else model.source
 
 
+def _is_model(source: str, model: str) -> bool:
+    """``source`` (a name, ``demo:<name>`` or a checkpoint path) is the demo model ``model``."""
+    return source == model or source.endswith(":" + model) or Path(source).stem == model
+
+
 def _attack_running(win) -> bool:
     return win.attack_running() if hasattr(win, "attack_running") else win.runner.running()
 
@@ -76,11 +81,13 @@ def open_window(app, model: str):
         _wait(0.1)
     if not ready["ok"]:
         raise RuntimeError("the demo did not load")
-    if not _model_source(win).endswith(model):
+    if not _is_model(_model_source(win), model):
         win.load_model(model)
         t0 = time.monotonic()
-        while (not _model_source(win).endswith(model) or win.busy()) and time.monotonic() - t0 < 600:
+        while (not _is_model(_model_source(win), model) or win.busy()) and time.monotonic() - t0 < 600:
             _wait(0.1)
+        if not _is_model(_model_source(win), model):
+            raise RuntimeError(f"the model {model!r} did not load (now: {_model_source(win)!r})")
     _wait(0.5)
     return win
 
