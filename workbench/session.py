@@ -161,7 +161,12 @@ def first_fitting(dataset, last: str = "", extra: list[str] = ()) -> LoadedModel
     fits in the order of :data:`PREFERRED`, else any that fits (loading only as many as needed)."""
     shipped = shipped_models()
     ranked = sorted(shipped, key=lambda c: PREFERRED.index(c.name) if c.name in PREFERRED else len(PREFERRED))
-    sources = [last] if last else []
+    sources = []
+    if last:  # a checkpoint path, or a shipped model's name (older settings files)
+        try:
+            sources.append(resolve_model_spec(last, dataset))
+        except WorkbenchError:
+            pass
     sources += [c.source for c in ranked] + list(extra)
     for src in dict.fromkeys(sources):
         path = Path(src)

@@ -29,9 +29,10 @@ class TaskRunner(QtCore.QObject):
 
     def start(self, key: str, fn: Callable[..., Any], on_done: Callable[[Any], None],
               on_progress: Callable[[int, int, str], None] | None = None,
-              on_fail: Callable[[Problem], None] | None = None) -> TaskWorker:
+              on_fail: Callable[[Problem], None] | None = None, nice: int = 0) -> TaskWorker:
+        """``nice`` (Linux): lower the task thread's CPU priority by this much."""
         self.cancel(key)
-        worker = TaskWorker(fn, key)
+        worker = TaskWorker(fn, key, nice=nice)
         relay = _Relay(self)
 
         def current() -> bool:

@@ -1,5 +1,5 @@
 """Black-box transfer, live: the adversarial motion on screen (the shown run, or the attack's current
-iterate, every 1.5 s) shown to every *other* model that fits the open dataset — the shipped
+iterate, every 3 s, at low CPU priority) shown to every *other* model that fits the open dataset — the shipped
 checkpoints with the same layout and class names and the checkpoints opened this session. Their
 predictions (of the original and of the adversarial motion) go into ``state.transfer``."""
 
@@ -20,7 +20,8 @@ __all__ = ["TransferController"]
 
 
 class TransferController(QtCore.QObject):
-    LIVE_INTERVAL_S = 1.5
+    LIVE_INTERVAL_S = 3.0
+    NICE = 15  # the other models wait for the attack and the GUI on a small machine
 
     def __init__(self, state: WorkbenchState, tasks: TaskRunner, device, parent=None):
         super().__init__(parent)
@@ -88,4 +89,5 @@ class TransferController(QtCore.QObject):
 
         self.tasks.start("transfer", job, lambda rows: st.set_transfer(rows, note),
                          on_fail=lambda problem: st.set_transfer([], f"Could not run the other models: "
-                                                                     f"{problem.message}"))
+                                                                     f"{problem.message}"),
+                         nice=self.NICE if st.running is not None else 0)

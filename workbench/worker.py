@@ -128,9 +128,10 @@ class TaskWorker(QObject):
     failed = Signal(object)
     cancelled_signal = Signal()
 
-    def __init__(self, fn: Callable[..., Any], name: str = "task"):
+    def __init__(self, fn: Callable[..., Any], name: str = "task", nice: int = 0):
         super().__init__()
         self._fn = fn
+        self._nice = int(nice)
         self.name = name
         self._cancel = threading.Event()
 
@@ -148,6 +149,8 @@ class TaskWorker(QObject):
     @Slot()
     def run(self) -> None:
         apply_thread_policy()
+        if self._nice:
+            _lower_thread_priority(self._nice)
         try:
             result = self._fn(self._progress, self._cancel.is_set)
         except Cancelled:
