@@ -7,8 +7,12 @@ never waits for plotting. ``flush()`` redraws at once.
 Drawing stays cheap however long the run: the curves use one-pixel cosmetic pens (the total two pixels;
 wider pens make Qt's raster engine stroke every segment, 3x the cost), and above ``max_points`` points
 per curve the buffers are decimated to the minimum and maximum of each bucket (the curve's envelope,
-what a pixel column would show anyway). The legend sits in its own column right of the plot, so it never
-covers a curve and is never cut.
+what a pixel column would show anyway). The view range follows the data in steps (x to the next
+multiple of half its decade, y with a margin and hysteresis) instead of pyqtgraph's per-update
+autorange, so the axes (their tick texts and the grid) are rebuilt only when the range actually moves;
+once the user pans or zooms it stays where the user put it until the next run (:meth:`clear_data`,
+:meth:`set_history`) or :meth:`follow_data`. The legend sits in its own column right of the plot, so
+it never covers a curve and is never cut.
 """
 
 from __future__ import annotations
@@ -23,6 +27,15 @@ from PySide6.QtCore import Signal
 from widgets._throttle import FrameThrottle
 
 __all__ = ["DEFAULT_TERMS", "LossPlot"]
+
+
+def _nice_ceil(v: float) -> float:
+    """``v`` (> 0) rounded up to a multiple of half its decade (…, 300, 350, …, 5500, 6000, …)."""
+    if v <= 1.0:
+        return 1.0
+    step = 0.5 * 10.0 ** np.floor(np.log10(v))
+    return float(np.ceil(v / step) * step)
+
 
 #: Usual term names from the engine's step report, in legend order.
 DEFAULT_TERMS = ("total", "Lc", "Lp", "l_dyn", "l_bl")
@@ -80,6 +93,12 @@ class LossPlot(pg.PlotWidget):
         self.plotItem.addItem(self.flip_line, ignoreBounds=True)
         self._flip: float | None = None
         self._redraws = 0
+        # The range follows the data (see the module docstring); a pan or zoom by the user stops that.
+        self._follow = True
+        self._view: tuple[float, float, float, float] | None = None  # x0, x1, y0, y1 as last set
+        self.plotItem.vb.disableAutoRange()
+        self.plotItem.hideButtons()
+        self.plotItem.vb.sigRangeChangedManually.connect(self._on_user_range)
         for name in terms:
             self._term(name)
         self._throttle = FrameThrottle(self._redraw, int(refresh_ms), self)
@@ -165,11 +184,13 @@ class LossPlot(pg.PlotWidget):
         for name, a in arrays.items():
             self._term(name)[:n] = a
         self._n = n
-        self.flush()
+        self.follow_data()
 
     def clear_data(self) -> None:
-        """Empty all curves and remove the flip marker (curves and legend entries stay)."""
+        """Empty all curves and remove the flip marker (curves and legend entries stay); the range
+        follows the data again."""
         self._n = 0
+        self._follow, self._view = True, None
         for buf in self._y.values():
             buf[:] = np.nan
         self.mark_flip(None)
@@ -211,6 +232,45 @@ class LossPlot(pg.PlotWidget):
                     env = np.stack([np.nanmin(yb, axis=1), np.nanmax(yb, axis=1)], axis=1).reshape(-1)
                 y = np.concatenate([env, y[m:]]) if m < n else env
             curve.setData(x, y, connect="finite")
+        if self._follow:
+            self._fit_range(x)
+
+    # --- view range ------------------------------------------------------------------------------------
+    def follow_data(self) -> None:
+        """Fit the range to the data now and keep following it (after a pan or zoom by the user)."""
+        self._follow, self._view = True, None
+        self.flush()
+
+    def _on_user_range(self, *_args) -> None:
+        self._follow = False
+
+    def _fit_range(self, x: np.ndarray) -> None:
+        n = self._n
+        x_last = float(self._x[n - 1]) if n else 1.0
+        x0 = float(min(self._x[0], 0.0)) if n else 0.0
+        lo, hi = np.inf, -np.inf
+        for name in self.curves:
+            y = self._y[name][:n]
+            if self._log:
+                y = np.log10(y[y > 0])
+            y = y[np.isfinite(y)]
+            if y.size:
+                lo, hi = min(lo, float(y.min())), max(hi, float(y.max()))
+        if not np.isfinite(lo):
+            lo, hi = (-1.0, 1.0) if self._log else (0.0, 1.0)
+        span = max(hi - lo, 1e-3 if self._log else max(abs(hi), 1e-12) * 1e-3)
+        view = self._view
+        keep_x = view is not None and x_last <= view[1] and x0 >= view[0]
+        x1 = view[1] if keep_x else _nice_ceil(x_last * 1.05)
+        if view is not None and view[2] <= lo and hi <= view[3] and (hi - lo) >= 0.5 * (view[3] - view[2]):
+            y0, y1 = view[2], view[3]  # the data still fills the view: leave the axes alone
+        else:
+            y0, y1 = lo - 0.08 * span, hi + 0.08 * span
+        new = (x0, max(x1, x0 + 1.0), y0, y1)
+        if new != view:
+            self._view = new
+            # (setRange does not emit sigRangeChangedManually: only the mouse does)
+            self.plotItem.vb.setRange(xRange=new[:2], yRange=new[2:], padding=0.0)
 
     # --- display ---------------------------------------------------------------------------------------
     def set_log_scale(self, on: bool) -> None:
@@ -219,6 +279,7 @@ class LossPlot(pg.PlotWidget):
 
     def _on_log_toggled(self, on: bool) -> None:
         self._log = bool(on)
+        self._view = None
         self.flush()
         self.log_scale_changed.emit(self._log)
 

@@ -226,3 +226,26 @@ def test_long_class_names_are_elided_with_a_tooltip(qtbot):
     y = bars.plotItem.vb.mapViewToScene(QtCore.QPointF(0.5, 2.0))  # top row is at y = n - 1
     bars._on_mouse_moved(y)
     assert long_name in bars.toolTip()
+
+
+def test_loss_range_follows_in_steps_and_stops_after_a_user_zoom(qtbot):
+    loss = LossPlot(refresh_ms=0)
+    qtbot.addWidget(loss)
+    vb = loss.plotItem.vb
+    changes = []
+    vb.sigRangeChanged.connect(lambda *_a: changes.append(1))
+    for i in range(300):
+        loss.append(i, {"total": 2.0 / (i + 1), "Lc": 1.0 + 0.001 * i})
+        loss.flush()
+    assert len(changes) < 60  # pyqtgraph's autorange would move (and rebuild the axes) 300 times
+    (x0, x1), (y0, y1) = vb.viewRange()
+    assert x0 <= 0 and x1 >= 299 and y0 <= 2.0 / 300 and y1 >= 2.0  # every point is in view
+    vb.setRange(xRange=(10, 20), padding=0)
+    vb.sigRangeChangedManually.emit([True, True])  # what a wheel zoom or a drag emits
+    loss.append(300, {"total": 5.0, "Lc": 1.0})
+    loss.flush()
+    assert vb.viewRange()[0] == pytest.approx([10, 20])  # the user's range stays
+    loss.clear_data()
+    loss.append(0, {"total": 1.0})
+    loss.flush()
+    assert vb.viewRange()[0][1] <= 2  # a new run follows the data again
