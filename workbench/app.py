@@ -8,7 +8,7 @@
 
 The app, the screenshot mode and ``render`` share one thread and device policy
 (:mod:`workbench.runtime`: one torch thread per worker on the CPU) and one way of finding a model
-(:func:`workbench.session.resolve_model_spec`: a checkpoint file or the name of a shipped model that fits
+(:func:`workbench.catalog.resolve_model_spec`: a checkpoint file or the name of a shipped model that fits
 the dataset). PySide6 is imported before pyqtgraph (which would otherwise prefer PyQt6 if present), and
 ``Qt.AA_ShareOpenGLContexts`` is set before the QApplication exists: pyqtgraph 0.14 caches shader
 programs per class, and the export view's GL context must share them with the main view's.
@@ -195,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
 def _render_parser() -> argparse.ArgumentParser:
     from engine.attack import AttackConfig
 
-    from .session import presets
+    from .attack_params import presets
 
     d = AttackConfig()
     p = argparse.ArgumentParser(
@@ -267,17 +267,12 @@ def _render(args) -> int:
     from engine.attack import attack
     from engine.models import fit
 
+    from .attack_params import config_from_params, params_from_config, presets
+    from .catalog import load_model, resolve_model_spec
+    from .evaluation import evaluate
     from .export import parse_size
     from .records import strategy_text
     from .render import ClipJob, make_export_view, render_clip
-    from .session import (
-        config_from_params,
-        evaluate,
-        load_model,
-        params_from_config,
-        presets,
-        resolve_model_spec,
-    )
 
     ds = demo_mod.load_demo(args.dataset) if args.dataset in demo_mod.demo_names() \
         else datasets_mod.load(args.dataset)

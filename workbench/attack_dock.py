@@ -10,7 +10,7 @@ from PySide6 import QtCore, QtWidgets
 from engine.attack import AttackConfig
 from widgets.parameter_panel import ParameterPanel
 
-from .session import config_from_params, params_from_config, presets
+from .attack_params import config_from_params, params_from_config, presets
 from .state import WorkbenchState
 
 __all__ = ["AttackDock"]

@@ -18,18 +18,17 @@ from engine import datasets as datasets_mod
 from engine import demo as demo_mod
 from engine.models import ModelDataMismatch, fit
 
-from .errors import Problem
-from .session import (
+from .catalog import (
     LoadedModel,
     ModelChoice,
     closest_mismatch,
-    evaluate,
     first_fitting,
     fitting_models,
     load_model,
     resolve_model_spec,
-    warm_up,
 )
+from .errors import Problem
+from .evaluation import evaluate, warm_up
 from .settings import Settings
 from .state import ModelStatus, WorkbenchState
 from .tasks import TaskRunner

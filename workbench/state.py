@@ -23,8 +23,8 @@ from PySide6.QtCore import QObject, Signal
 
 from engine.attack import StepReport
 
+from .catalog import LoadedModel, ModelChoice
 from .records import RunRecord
-from .session import LoadedModel, ModelChoice
 
 __all__ = ["ModelStatus", "RunningAttack", "TransferRow", "WorkbenchState"]
 

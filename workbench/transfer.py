@@ -12,7 +12,8 @@ from PySide6 import QtCore
 
 from engine.models import fit
 
-from .session import evaluate, load_model
+from .catalog import load_model
+from .evaluation import evaluate
 from .state import TransferRow, WorkbenchState
 from .tasks import TaskRunner
 

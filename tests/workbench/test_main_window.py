@@ -47,7 +47,7 @@ def test_starts_on_demo_with_model_and_first_motion(make_main_window):
 
 def test_panel_starts_from_the_attack_config_defaults(make_main_window):
     from engine.attack import AttackConfig
-    from workbench.session import params_from_config
+    from workbench.attack_params import params_from_config
 
     def same(a: dict, b: dict) -> None:
         assert a.keys() == b.keys()

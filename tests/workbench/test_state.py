@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from engine.datasets import MotionDataset
+from workbench.catalog import LoadedModel
 from workbench.records import RunRecord, compare_reason
-from workbench.session import LoadedModel
 from workbench.state import ModelStatus, RunningAttack, WorkbenchState
 
 

@@ -1,40 +1,29 @@
-"""Engine-side helpers of the workbench (no Qt): which models there are and which fit a dataset, loading
-and evaluating one, and turning the attack panel's values into an :class:`AttackConfig`.
+"""Which models there are and which fit a dataset (no Qt): the shipped checkpoints, the ones that fit a
+dataset by :func:`engine.models.fit` (same layout, class names by name, fps), the one to start with, why
+none fits, and loading one (cached).
 
-Everything slow here runs in worker threads (:mod:`.tasks`); the GUI never calls it directly.
-A model is named by its **source**: the path of its checkpoint (the shipped ones live in the package's
-assets). ``resolve_model_spec`` also takes a shipped model's name (``stgcn``) and picks the shipped
-checkpoint of that name that fits the dataset.
+Everything slow here runs in worker threads (:mod:`.tasks`). A model is named by its **source**: the path
+of its checkpoint (the shipped ones live in the package's assets). ``resolve_model_spec`` also takes a
+shipped model's name (``stgcn``) and picks the shipped checkpoint of that name that fits the dataset.
 """
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from engine import demo as demo_mod
-from engine.attack import AttackConfig
 from engine.errors import CheckpointError, WorkbenchError
 from engine.models import ModelDataMismatch, fit, load_checkpoint
 
-__all__ = [
-    "PANEL_KEYS", "LoadedModel", "ModelChoice", "ModelDataMismatch", "closest_mismatch", "config_from_params",
-    "evaluate", "first_fitting",
-    "fitting_models", "load_model", "params_from_config", "presets", "resolve_model_spec", "shipped_models",
-    "warm_up",
-]
+__all__ = ["LoadedModel", "ModelChoice", "closest_mismatch", "first_fitting", "fitting_models", "load_model",
+           "resolve_model_spec", "shipped_models"]
 
-#: the attack settings the parameter panel shows (the rest of a preset's config is kept as it is)
-PANEL_KEYS = ("strategy", "top_n", "target", "w", "alpha", "betas", "lr", "iterations", "perceptual",
-              "classification_loss", "stop_on_success", "seed")
 #: shipped models tried first when a dataset needs one
 PREFERRED = ("mlp", "stgcn", "hrnn", "agcn")
 
@@ -198,83 +187,3 @@ def resolve_model_spec(spec: str, dataset=None) -> str:
         return named[0].source
     raise WorkbenchError(f"{spec}: neither a checkpoint file nor a shipped model "
                          f"({sorted({c.name for c in shipped_models()})})")
-
-
-def evaluate(model: torch.nn.Module, motions: np.ndarray, device: str = "cpu", batch: int = 32,
-             progress: Callable[..., Any] | None = None) -> np.ndarray:
-    """Class probabilities ``(N, C)`` of ``model`` on ``motions`` ``(N, T, V, 3)``, in batches.
-
-    Runs on a deep copy (the GUI may attack with the original meanwhile). ``progress(done, total)`` after
-    each batch (it may raise to cancel)."""
-    net = copy.deepcopy(model).to(device).eval()
-    n = len(motions)
-    out: np.ndarray | None = None
-    with torch.no_grad():
-        for start in range(0, n, batch):
-            x = torch.as_tensor(np.ascontiguousarray(motions[start:start + batch]), dtype=torch.float32,
-                                device=device)
-            p = torch.softmax(net(x).float(), dim=1).cpu().numpy()
-            if out is None:
-                out = np.full((n, p.shape[1]), np.nan, dtype=np.float32)
-            out[start:start + len(p)] = p
-            if progress is not None:
-                progress(min(start + batch, n), n, "")
-    return out if out is not None else np.zeros((0, 0), dtype=np.float32)
-
-
-def warm_up(model: torch.nn.Module, layout, motion: np.ndarray, label: int) -> None:
-    """One attack iteration on a copy of ``model``: the first attack in a process initialises parts of
-    torch (optimiser, autograd) while holding the GIL; doing it while the model loads hides that."""
-    from engine.attack import attack
-
-    net = copy.deepcopy(model)
-    attack(net, motion[None], np.asarray([label]), layout=layout,
-           config=AttackConfig(iterations=1, stop_on_success=False, device="cpu"))
-
-
-def presets() -> dict[str, Callable[[], AttackConfig]]:
-    """The attack presets of :data:`engine.attack.PRESETS` ("natural", the default, and "paper")."""
-    from engine import attack as attack_mod
-
-    table = getattr(attack_mod, "PRESETS", None)
-    if table:
-        return dict(table)
-    out: dict[str, Callable[[], AttackConfig]] = {"natural": AttackConfig}
-    if hasattr(AttackConfig, "paper"):
-        out["paper"] = AttackConfig.paper
-    return out
-
-
-def params_from_config(cfg: AttackConfig) -> dict:
-    """The panel's values (:data:`PANEL_KEYS`) of ``cfg``."""
-    t = cfg.targets
-    if isinstance(t, tuple | list):
-        t = t[0] if len(t) else None
-    p = {k: getattr(cfg, k) for k in PANEL_KEYS if k != "target"}
-    p["target"] = None if t is None else int(t)
-    p["betas"] = tuple(float(b) for b in cfg.betas)[:5]
-    p["w"], p["alpha"], p["lr"] = float(cfg.w), float(cfg.alpha), float(cfg.lr)
-    p["iterations"], p["top_n"], p["seed"] = int(cfg.iterations), int(cfg.top_n), int(cfg.seed)
-    return p
-
-
-def config_from_params(params: dict, base: AttackConfig | None = None, device: str | None = None
-                       ) -> AttackConfig:
-    """``base`` (default :class:`AttackConfig()`) with the panel's values; ValueError in our words."""
-    base = base if base is not None else AttackConfig()
-    p = {k: v for k, v in params.items() if k in PANEL_KEYS}
-    target = p.pop("target", None)
-    if p.get("strategy", base.strategy) == "sa":
-        if target is None:
-            raise ValueError("the specified attack (SA) needs a target class: pick one in the Target list")
-        p["targets"] = int(target)
-    else:
-        p["targets"] = None
-    if "betas" in p:
-        p["betas"] = tuple(float(b) for b in p["betas"])
-    for k in ("iterations", "top_n", "seed"):
-        if k in p:
-            p[k] = int(p[k])
-    if device is not None:
-        p["device"] = device
-    return base.replace(**p)
