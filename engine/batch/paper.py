@@ -62,11 +62,10 @@ TABLE4: dict[str, dict[str, dict[str, float]]] = {
 SECONDS_PER_ITERATION = {"hrnn": 0.102, "stgcn": 0.267, "asgcn": 0.419, "dgnn": 0.275, "agcn": 0.738}
 
 COMPARABILITY = (
-    "The paper's figures are beside ours for orientation, not as a like-for-like comparison: its HDM05 "
-    "has 65 classes (grouped as in HRNN) and another train/test split than our HDM05 demo (its own "
-    "class set, the held-out actor), its models are the authors' trained networks, and its transfer "
-    "tables (2–3) are on NTU RGB+D. A difference of a few points says little; a qualitative "
-    "disagreement (e.g. AB5 transferring worse than AB) is worth a look."
+    "The paper's figures are beside ours for orientation, not as a like-for-like comparison: the "
+    "paper's HDM05 has 65 classes (grouped as in HRNN) and a split of its own, its models are the "
+    "authors' trained networks, and its transfer tables (2–3) are on NTU RGB+D. A difference of a few "
+    "points says little; a qualitative disagreement (e.g. AB5 transferring worse than AB) is worth a look."
 )
 
 

@@ -280,6 +280,9 @@ def write_report(
         "strategy",
         "model",
     )
+    if pw:
+        lines += ["", f"The 'paper {col}' columns are the paper's Table 1 for the same model and strategy; "
+                  "what they can and cannot be compared with is said under 'The paper beside us' below."]
     lines += ["", "![success rates](figures/success.png)", ""]
     # perceptual metrics, next to the clean motions' own scale
     cm = results.get("clean_motion") or {}
@@ -489,7 +492,8 @@ def write_report(
     if not corr:
         lines += ["(fewer than two successful attacks per model: no correlations)", ""]
     if paper.get("white_box") or paper.get("transfer") or paper.get("compare"):
-        lines += ["## The paper beside us", "", paper["comparability"], ""]
+        lines += ["## The paper beside us", "", paper["comparability"] + f" This run: {len(ds['classes'])} "
+                  f"classes, {ds['split']}, {ds['selected']} motions.", ""]
     if results.get("warnings"):
         lines += ["## Warnings", ""] + [f"- {w}" for w in results["warnings"]] + [""]
     write_text(out / "report.md", "\n".join(lines) + "\n")
