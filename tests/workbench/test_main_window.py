@@ -363,3 +363,30 @@ def test_cancelling_a_model_evaluation_keeps_the_model(make_main_window, qtbot):
     assert win.model_dock.progress_row.isHidden() and not win.tasks.running("model")
     qtbot.wait(300)
     assert st.model is model and st.probabilities is not None and st.status == ModelStatus.READY
+
+
+def test_a_dataset_with_the_models_classes_in_another_order_is_mapped_by_name(make_main_window, qtbot,
+                                                                               tmp_path):
+    from engine import datasets
+    from engine.datasets import MotionDataset
+
+    win = make_main_window()
+    st = win.state
+    idx = np.arange(0, 720, 30)
+    small = st.dataset.subset(idx)
+    names = list(small.class_names)[::-1]
+    perm = MotionDataset(small.motions, len(names) - 1 - np.asarray(small.labels), names, small.layout,
+                         small.fps, name="permuted")
+    path = tmp_path / "permuted.npz"
+    datasets.save(perm, path)
+    win.open_dataset(path, model="stgcn")  # a shipped model's name, as on the command line
+    qtbot.waitUntil(lambda: st.source == str(path) and st.status == ModelStatus.READY and st.job is None,
+                    timeout=60_000)
+    assert st.model.name == "stgcn"
+    np.testing.assert_array_equal(st.label_map, np.arange(12)[::-1])
+    i = int(np.flatnonzero(st.correct_mask())[0])
+    win.select_motion(i)
+    truth = names[int(perm.labels[i])]
+    assert win.centre.view._label_texts[0] == f"original: {truth}"
+    rec = _attack(qtbot, win, iterations=3, stop_on_success=False)
+    assert st.model_class_name(rec.label) == truth
