@@ -73,6 +73,7 @@ class ModelDock(QtWidgets.QDockWidget):
         self.device_combo.currentIndexChanged.connect(
             lambda i: self.device_changed.emit(self.device_combo.itemData(i)))
         state.model_changed.connect(self.render)
+        state.job_changed.connect(self.render)
 
     def device(self) -> str:
         return self.device_combo.currentData()

@@ -71,6 +71,7 @@ class WorkbenchState(QObject):
 
     dataset_changed = Signal()
     model_changed = Signal()  # model, status, probabilities or the models on offer
+    job_changed = Signal()  # a model load / evaluation started, progressed or ended (``job``)
     selection_changed = Signal()
     run_started = Signal()
     run_stepped = Signal()  # ``running.report`` was replaced (often: receivers throttle)
@@ -152,7 +153,7 @@ class WorkbenchState(QObject):
     def set_job(self, job: tuple[str, int, int] | None) -> None:
         """A model load / evaluation in progress (``(text, done, total)``; total 0: unknown) or None."""
         self.job = job
-        self.model_changed.emit()
+        self.job_changed.emit()
 
     def set_model_status(self, status: str, reason: str = "") -> None:
         """LOADING / EVALUATING (with a note) or MISFIT (with the reason): no probabilities until READY."""
