@@ -35,8 +35,8 @@ from .tasks import TaskRunner
 
 __all__ = ["Loader"]
 
-DATASET_HINT = ("Check that it is a motion dataset the workbench reads (our .npz, the SMART authors' .npz, "
-                "ASF/AMC, BVH, NTU .skeleton or ST-GCN .npy + .pkl). The dataset that was open stays open.")
+# the loaders' messages say what is wrong and what to do; these only say what stays
+DATASET_HINT = "The dataset that was open stays open."
 MODEL_HINT = "The previous model stays loaded."
 
 
