@@ -1,5 +1,5 @@
 """Help → About (version, what the app is, the keyboard shortcuts) and Help → Keyboard shortcuts. The
-shortcut list is read from the window's actions, so it never disagrees with them; the version is
+shortcut list is read from the window's menus, so it never disagrees with them; the version is
 ``engine.__version__``, the package's one version (also ``smart-workbench --version``)."""
 
 from __future__ import annotations
@@ -15,18 +15,25 @@ def version() -> str:
     return str(engine.__version__)
 
 
-def shortcut_rows(window: QtWidgets.QWidget) -> list[tuple[str, str]]:
-    """``(key, what)`` of every action with a shortcut in ``window`` (menus included), sorted by what."""
+def shortcut_rows(window: QtWidgets.QMainWindow) -> list[tuple[str, str]]:
+    """``(key, what)`` of every menu action with a shortcut, in menu order, then the mouse."""
     seen, rows = set(), []
-    for act in window.findChildren(QtGui.QAction):
-        key = act.shortcut().toString(QtGui.QKeySequence.SequenceFormat.NativeText)
-        text = act.text().replace("&", "").rstrip("…").strip()
-        if key and (key, text) not in seen:
-            seen.add((key, text))
-            rows.append((key, text))
+
+    def walk(actions) -> None:
+        for act in actions:
+            if act.menu() is not None:
+                walk(act.menu().actions())
+                continue
+            key = act.shortcut().toString(QtGui.QKeySequence.SequenceFormat.NativeText)
+            text = act.text().replace("&", "").rstrip("…").strip()
+            if key and (key, text) not in seen:
+                seen.add((key, text))
+                rows.append((key, text))
+
+    walk(window.menuBar().actions())
     rows.append(("Drag + drop", "Open a dataset or a checkpoint (.pt) file"))
     rows.append(("Mouse drag / wheel", "Orbit / zoom the 3D view"))
-    return sorted(rows, key=lambda r: r[1].lower())
+    return rows
 
 
 def _table(rows: list[tuple[str, str]]) -> str:
@@ -34,7 +41,7 @@ def _table(rows: list[tuple[str, str]]) -> str:
     return f"<table cellspacing=3>{body}</table>"
 
 
-def about_text(window: QtWidgets.QWidget) -> str:
+def about_text(window: QtWidgets.QMainWindow) -> str:
     return (f"<h3>SMART Workbench {version()}</h3>"
             "<p>Explore SMART adversarial attacks on skeleton-based action recognizers (He Wang et al., "
             "<i>Understanding the Robustness of Skeleton-based Action Recognition under Adversarial "
@@ -46,9 +53,9 @@ def about_text(window: QtWidgets.QWidget) -> str:
             f"<h4>Keyboard shortcuts</h4>{_table(shortcut_rows(window))}")
 
 
-def show_about(window: QtWidgets.QWidget) -> None:
+def show_about(window: QtWidgets.QMainWindow) -> None:
     QtWidgets.QMessageBox.about(window, f"About SMART Workbench {version()}", about_text(window))
 
 
-def show_shortcuts(window: QtWidgets.QWidget) -> None:
+def show_shortcuts(window: QtWidgets.QMainWindow) -> None:
     QtWidgets.QMessageBox.information(window, "Keyboard shortcuts", _table(shortcut_rows(window)))
