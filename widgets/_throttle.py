@@ -23,12 +23,15 @@ class FrameThrottle(QtCore.QObject):
     """Calls ``redraw()`` at most once per ``interval_ms`` (leading and trailing edge).
 
     Attributes: ``redraws`` (how many times ``redraw`` ran), ``pending`` (a redraw is scheduled).
-    ``interval_ms <= 0`` redraws on every request.
+    ``interval_ms <= 0`` redraws on every request. ``leading=False``: the redraw always runs from the
+    event loop (after the caller's other updates of this turn), never inside :meth:`request`.
     """
 
-    def __init__(self, redraw: Callable[[], None], interval_ms: int = FRAME_MS, parent=None):
+    def __init__(self, redraw: Callable[[], None], interval_ms: int = FRAME_MS, parent=None, *,
+                 leading: bool = True):
         super().__init__(parent)
         self._redraw = redraw
+        self._leading = bool(leading)  # False: never inside request(), always from the event loop
         self._interval = max(int(interval_ms), 0)
         self._last = -1e9  # perf_counter seconds of the last redraw
         self._timer = QtCore.QTimer(self)
@@ -49,10 +52,10 @@ class FrameThrottle(QtCore.QObject):
         if self._timer.isActive():
             return  # the scheduled redraw will read the newest data
         wait_ms = self._interval - (time.perf_counter() - self._last) * 1000.0
-        if wait_ms <= 0.0:
+        if wait_ms <= 0.0 and self._leading:
             self._run()
         else:
-            self._timer.start(max(int(wait_ms + 0.999), 1))
+            self._timer.start(max(int(wait_ms + 0.999), 0))
 
     def flush(self) -> None:
         """Run a pending redraw now (nothing when none is pending)."""

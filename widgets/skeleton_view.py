@@ -9,6 +9,13 @@ Side by side is done with **one** GL view and two item sets: the original is tra
 adversarial to +x (item transforms, the data is untouched). One view means one GL context, one camera
 for both skeletons, and one framebuffer to grab for export.
 
+With a software OpenGL (Mesa llvmpipe: Xvfb, VMs, remote desktops) the GL view is not embedded in the
+window: a ``QOpenGLWidget`` in a window makes Qt compose the *whole* window through OpenGL on every
+repaint of *any* widget (about 30 ms of CPU per repaint at 1600x960 under llvmpipe, measured), so every
+plot update or playback tick would stall the event loop. Instead the GL view stays hidden, renders each
+new frame into its framebuffer (once per display frame at most) and a plain widget shows the image and
+passes mouse, wheel and keys to it (``offscreen=True``; ``None`` picks it for software renderers).
+
 Items are built once in ``__init__`` and only updated with ``setData`` (see STYLE.md W2/W3): a frame
 writes the pose into preallocated float32 buffers that pyqtgraph writes into its existing vertex buffers.
 Heat colours are looked up per shown frame (a 256-entry table, into a reused ``(V, 4)`` buffer), so a new
@@ -232,9 +239,18 @@ class _OverlayText(gl.GLGraphicsItem.GLGraphicsItem):
 
 
 class _GLView(gl.GLViewWidget):
-    """GLViewWidget that leaves ←/→ to the window (frame stepping); ↑/↓ still orbit, the mouse does all."""
+    """GLViewWidget that leaves ←/→ to the window (frame stepping); ↑/↓ still orbit, the mouse does all.
+
+    ``on_update`` (offscreen mode): called whenever the view asks to be repainted (items changed, the
+    camera moved)."""
 
     _PASS_KEYS = (Qt.Key.Key_Left, Qt.Key.Key_Right)
+    on_update = None
+
+    def update(self, *args):
+        super().update(*args)
+        if self.on_update is not None:
+            self.on_update()
 
     def keyPressEvent(self, ev):
         if ev.key() in self._PASS_KEYS:
@@ -249,6 +265,85 @@ class _GLView(gl.GLViewWidget):
         super().keyReleaseEvent(ev)
 
 
+class _ImageCanvas(QtWidgets.QWidget):
+    """Shows the frames of a hidden GL view and hands it mouse, wheel and key events (offscreen mode)."""
+
+    def __init__(self, glview: _GLView, parent=None):
+        super().__init__(parent)
+        self._gl = glview
+        self.image: QtGui.QImage | None = None
+        self.resized = None  # callback(size)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.setMinimumSize(160, 120)
+
+    def set_image(self, image: QtGui.QImage) -> None:
+        self.image = image
+        self.update()
+
+    def paintEvent(self, ev):  # noqa: N802 - Qt naming
+        p = QtGui.QPainter(self)
+        try:
+            if self.image is None:
+                p.fillRect(self.rect(), QtGui.QColor(*BACKGROUND))
+            else:
+                p.drawImage(self.rect(), self.image)
+        finally:
+            p.end()
+
+    def resizeEvent(self, ev):  # noqa: N802 - Qt naming
+        super().resizeEvent(ev)
+        if self.resized is not None:
+            self.resized(self.size())
+
+    # the GL view reads positions in its own coordinates: same size, same origin
+    def mousePressEvent(self, ev):  # noqa: N802 - Qt naming
+        self._gl.mousePressEvent(ev)
+
+    def mouseMoveEvent(self, ev):  # noqa: N802 - Qt naming
+        self._gl.mouseMoveEvent(ev)
+
+    def mouseReleaseEvent(self, ev):  # noqa: N802 - Qt naming
+        self._gl.mouseReleaseEvent(ev)
+
+    def wheelEvent(self, ev):  # noqa: N802 - Qt naming
+        self._gl.wheelEvent(ev)
+
+    def keyPressEvent(self, ev):  # noqa: N802 - Qt naming
+        self._gl.keyPressEvent(ev)
+
+    def keyReleaseEvent(self, ev):  # noqa: N802 - Qt naming
+        self._gl.keyReleaseEvent(ev)
+
+
+_SOFTWARE_GL: bool | None = None
+
+
+def software_gl() -> bool:
+    """True when OpenGL is rendered in software (Mesa llvmpipe/softpipe/swrast, SwiftShader); cached."""
+    global _SOFTWARE_GL
+    if _SOFTWARE_GL is None:
+        _SOFTWARE_GL = False
+        ctx = QtGui.QOpenGLContext()
+        surface = QtGui.QOffscreenSurface()
+        surface.create()
+        try:
+            if ctx.create() and ctx.makeCurrent(surface):
+                from OpenGL import GL
+
+                renderer = GL.glGetString(GL.GL_RENDERER) or b""
+                if isinstance(renderer, bytes):
+                    renderer = renderer.decode(errors="replace")
+                name = str(renderer).lower()
+                _SOFTWARE_GL = any(k in name for k in ("llvmpipe", "softpipe", "swrast", "swiftshader"))
+                ctx.doneCurrent()
+        except Exception:  # no GL at all: the embedded view will say so when it is shown
+            _SOFTWARE_GL = False
+        finally:
+            surface.destroy()
+    return _SOFTWARE_GL
+
+
 def _qcolor(rgba) -> QtGui.QColor:
     return QtGui.QColor.fromRgbF(*(float(c) for c in rgba))
 
@@ -261,12 +356,14 @@ class SkeletonView(QtWidgets.QWidget):
     :meth:`reset_camera`, :meth:`frame_data`, :meth:`set_camera_preset`, :meth:`grab_frame`,
     :meth:`grab_array`, :meth:`flush`.
     Attributes: ``gl_view`` (the GLViewWidget), ``original`` and ``adversarial`` (:class:`SkeletonItem`),
-    ``floor`` (line item). Signal ``mode_changed(str)``.
+    ``floor`` (line item), ``offscreen`` (the GL view is hidden and shown as images through ``canvas``;
+    see the module docstring; ``offscreen=None`` picks it when OpenGL is rendered in software),
+    ``canvas`` (that image widget, None when the GL view is embedded). Signal ``mode_changed(str)``.
     """
 
     mode_changed = Signal(str)
 
-    def __init__(self, parent=None, *, controls: bool = True):
+    def __init__(self, parent=None, *, controls: bool = True, offscreen: bool | None = None):
         super().__init__(parent)
         self._orig: np.ndarray | None = None
         self._adv: np.ndarray | None = None
@@ -289,9 +386,19 @@ class SkeletonView(QtWidgets.QWidget):
         self._label_texts = ["original", "adversarial"]
         self._caption = ""
 
+        self.offscreen = software_gl() if offscreen is None else bool(offscreen)
+        # Offscreen, the GL view has no parent: a QOpenGLWidget anywhere in a window switches that window
+        # to OpenGL composition. It goes with this widget.
         self.gl_view = _GLView()
         self.gl_view.setBackgroundColor(BACKGROUND)
         self.gl_view.setMinimumSize(160, 120)
+        self.canvas: _ImageCanvas | None = None
+        self._render = FrameThrottle(self._render_image, FRAME_MS, self, leading=False)
+        if self.offscreen:
+            self.canvas = _ImageCanvas(self.gl_view)
+            self.canvas.resized = self._on_canvas_resized
+            self.gl_view.on_update = self._render.request
+            self.destroyed.connect(self.gl_view.deleteLater)
 
         self._world = gl.GLGraphicsItem.GLGraphicsItem()
         self._world.rotate(90.0, 1.0, 0.0, 0.0)  # data y-up -> GL z-up: (x, y, z) -> (x, -z, y)
@@ -322,7 +429,7 @@ class SkeletonView(QtWidgets.QWidget):
         self.controls = self._build_controls()
         self.controls.setVisible(controls)
         layout.addWidget(self.controls)
-        layout.addWidget(self.gl_view, 1)
+        layout.addWidget(self.canvas if self.offscreen else self.gl_view, 1)
         self.reset_camera()
 
     # --- controls ------------------------------------------------------------------------------------
@@ -429,8 +536,31 @@ class SkeletonView(QtWidgets.QWidget):
         self._adv_throttle.request()
 
     def flush(self) -> None:
-        """Apply an adversarial clip still waiting for its frame (:meth:`set_adversarial`)."""
+        """Apply an adversarial clip still waiting for its frame (:meth:`set_adversarial`) and, offscreen,
+        render a pending frame into the canvas now."""
         self._adv_throttle.flush()
+        self._render.flush()
+
+    # --- offscreen rendering -----------------------------------------------------------------------------
+    @property
+    def display_widget(self) -> QtWidgets.QWidget:
+        """The widget that shows the 3D view in the layout: ``canvas`` offscreen, else ``gl_view``."""
+        return self.canvas if self.offscreen else self.gl_view
+
+    def _gl_visible(self) -> bool:
+        """The GL view is on screen (embedded and shown, or offscreen with its canvas shown)."""
+        return self.canvas.isVisible() if self.offscreen else self.gl_view.isVisible()
+
+    def _on_canvas_resized(self, size: QtCore.QSize) -> None:
+        self.gl_view.resize(max(size.width(), 1), max(size.height(), 1))
+        self._render.request()
+
+    def _render_image(self) -> None:
+        if self.canvas is None or not self.canvas.isVisible():
+            return
+        if (self.gl_view.width(), self.gl_view.height()) != (self.canvas.width(), self.canvas.height()):
+            self.gl_view.resize(max(self.canvas.width(), 1), max(self.canvas.height(), 1))
+        self.canvas.set_image(self.gl_view.grabFramebuffer())
 
     @property
     def redraws(self) -> int:
@@ -640,7 +770,7 @@ class SkeletonView(QtWidgets.QWidget):
     def _fit_camera(self, elevation: float | None = None, azimuth: float | None = None) -> None:
         self._adv_throttle.flush()
         # Fitted before the view is shown, the distance would use a provisional size: fit again on show.
-        self._fit_pending = None if self.gl_view.isVisible() else (elevation, azimuth)
+        self._fit_pending = None if self._gl_visible() else (elevation, azimuth)
         lo, hi = self._bounds()
         centre = 0.5 * (lo + hi)
         radius = max(0.5 * float(np.linalg.norm(hi - lo)), 0.25)
@@ -671,8 +801,10 @@ class SkeletonView(QtWidgets.QWidget):
             QtCore.QTimer.singleShot(0, self._refit_pending)
 
     def _refit_pending(self) -> None:
-        if self._fit_pending is not None and self.gl_view.isVisible():
+        if self._fit_pending is not None and self._gl_visible():
             self._fit_camera(*self._fit_pending)
+        if self.offscreen:
+            self._render.request()
 
     def set_camera_preset(self, name: str) -> None:
         """'front', 'side', 'top' (or 'default'), fitted to both clips."""
@@ -698,7 +830,7 @@ class SkeletonView(QtWidgets.QWidget):
         w, h = (int(size[0]), int(size[1]))
         if w < 1 or h < 1:
             raise ValueError(f"size must be positive, got {size}")
-        if not self.isVisible():
+        if not self._gl_visible():
             if (self.gl_view.width(), self.gl_view.height()) != (w, h):
                 self.gl_view.resize(w, h)
             img = self.gl_view.grabFramebuffer()
@@ -723,6 +855,9 @@ def grab_widget(widget: QtWidgets.QWidget) -> QtGui.QImage:
     ``QWidget.grab()`` on a window leaves out what GL items paint with QPainter (this view's colour key and
     colour bar, pyqtgraph's GLTextItem / GLGradientLegendItem); ``grabFramebuffer()`` has them.
     """
+    views = widget.findChildren(SkeletonView) + ([widget] if isinstance(widget, SkeletonView) else [])
+    for view in views:  # offscreen views: their newest frame, drawn now
+        view.flush()
     image = widget.grab().toImage()
     dpr = image.devicePixelRatio()
     painter = QtGui.QPainter(image)

@@ -290,7 +290,8 @@ def test_colour_key_is_in_the_framebuffer_and_window_grab(qtbot, view):
     img = view.grab_array()
     assert _not_background(img[5:40, 5:150]).sum() > 50  # swatches and text, top left
     shot = grab_widget(view)
-    gl_origin = view.gl_view.mapTo(view, view.gl_view.rect().topLeft())
+    shown = view.display_widget  # the GL view itself, or the image canvas of an offscreen view
+    gl_origin = shown.mapTo(view, shown.rect().topLeft())
     arr = shot.convertToFormat(QtGui.QImage.Format.Format_RGBA8888)
     px = arr.pixelColor(gl_origin.x() + 15, gl_origin.y() + 15)  # inside the 'original' swatch
     assert abs(px.blueF() - ORIGINAL_COLOR[2]) < 0.1 and abs(px.redF() - ORIGINAL_COLOR[0]) < 0.1
@@ -325,3 +326,33 @@ def test_hidden_export_view_renders_at_requested_size(qtbot, walk):
     assert (np.abs(a.astype(int) - b.astype(int)).sum(axis=2) > 30).sum() > 50
     with pytest.raises(ValueError, match="size"):
         v.grab_frame(size=(0, 10))
+
+
+@pytest.mark.gl
+@pytest.mark.parametrize("offscreen", [True, False])
+def test_offscreen_and_embedded_views_render(qtbot, walk, offscreen):
+    """Offscreen (software GL): a hidden GL view renders into an image canvas that gets the mouse."""
+    from PySide6.QtCore import QPoint, QPointF, Qt
+    from PySide6.QtGui import QWheelEvent
+
+    original, adversarial, bones = walk
+    v = SkeletonView(offscreen=offscreen)
+    qtbot.addWidget(v)
+    v.set_motions(original, adversarial, bones, 30)
+    _show(qtbot, v, size=(320, 260))
+    assert v.offscreen is offscreen and (v.canvas is not None) is offscreen
+    assert v.display_widget.isVisible() and (v.gl_view.isVisible() is not offscreen)
+    v.flush()
+    assert _not_background(v.grab_array()).sum() > 200
+    if offscreen:
+        qtbot.waitUntil(lambda: v.canvas.image is not None, timeout=2000)
+        assert (v.gl_view.width(), v.gl_view.height()) == (v.canvas.width(), v.canvas.height())
+        d0 = v.camera()["distance"]
+        pos = QPointF(100, 100)
+        ev = QWheelEvent(pos, v.canvas.mapToGlobal(pos), QPoint(0, 0), QPoint(0, 120),
+                         Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier,
+                         Qt.ScrollPhase.NoScrollPhase, False)
+        v.canvas.wheelEvent(ev)
+        assert v.camera()["distance"] < d0  # the wheel reached the hidden GL view: zoomed in
+        n = v._render.redraws
+        qtbot.waitUntil(lambda: v._render.redraws > n, timeout=2000)  # and a new frame was rendered
