@@ -167,12 +167,14 @@ def measure_playback(app, n_frames: int) -> dict:
     view.show()
     for _ in range(30):
         app.processEvents()
-    gl = view.gl_view
-    size = (gl.width(), gl.height())
+    shown = getattr(view, "display_widget", view.gl_view)  # the GL view, or an offscreen view's canvas
+    flush = getattr(view, "flush", lambda: None)  # offscreen: render the frame into the canvas now
+    size = (shown.width(), shown.height())
     t0 = time.perf_counter()
     for k in range(n_frames):
         view.set_frame(k % len(clip))
-        gl.repaint()  # synchronous paint of the GL widget
+        flush()
+        shown.repaint()  # synchronous paint
         app.processEvents()
     dt = time.perf_counter() - t0
     view.close()
