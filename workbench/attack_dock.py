@@ -1,11 +1,10 @@
-"""The Attack dock: the preset (natural, the default, or the paper's setting: :data:`engine.attack.PRESETS`)
-and the parameter panel. Run is enabled only when the state allows an attack; otherwise its tooltip says
-why. The panel shows the preset's values (read from :class:`engine.attack.AttackConfig`, no copy of a
-default here); settings the panel does not show keep the preset's values."""
+"""The Attack dock: the parameter panel with the presets of :data:`engine.attack.PRESETS` (natural, the
+default, and the paper's setting); every field and default comes from :class:`engine.attack.AttackConfig`
+(no copy here). Run is enabled only when the state allows an attack; otherwise its tooltip says why."""
 
 from __future__ import annotations
 
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtWidgets
 
 from engine.attack import AttackConfig
 from widgets.parameter_panel import ParameterPanel
@@ -15,7 +14,6 @@ from .state import WorkbenchState
 
 __all__ = ["AttackDock"]
 
-PRESET_TITLES = {"natural": "Natural (default)", "paper": "Paper (CVPR 2021, Eq. 2–8 as written)"}
 
 
 class AttackDock(QtWidgets.QDockWidget):
@@ -24,52 +22,35 @@ class AttackDock(QtWidgets.QDockWidget):
         self.setObjectName("dock_attack")
         self.state = state
         self._presets = presets()
-        w = QtWidgets.QWidget()
-        col = QtWidgets.QVBoxLayout(w)
-        col.setContentsMargins(0, 0, 0, 0)
-        row = QtWidgets.QHBoxLayout()
-        row.setContentsMargins(9, 6, 9, 0)
-        self.preset_combo = QtWidgets.QComboBox()
-        for key in self._presets:
-            self.preset_combo.addItem(PRESET_TITLES.get(key, key), key)
-        self.preset_combo.setToolTip("Natural: the paper's objective, tuned so that the adversarial motion "
-                                     "looks natural (the default). Paper: the paper's exact setting.")
-        row.addWidget(QtWidgets.QLabel("Preset"))
-        row.addWidget(self.preset_combo, 1)
-        col.addLayout(row)
-        self.panel = ParameterPanel()
+        self.panel = ParameterPanel(
+            defaults=params_from_config(AttackConfig()),
+            presets={k: params_from_config(make()) for k, make in self._presets.items()})
+        self.panel.preset_combo.setToolTip("natural: the paper's objective, tuned so that the adversarial "
+                                           "motion looks natural (the default); paper: the paper's exact "
+                                           "setting (Eq. 2–8 as written)")
         scroll = QtWidgets.QScrollArea()
         scroll.setWidget(self.panel)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
-        col.addWidget(scroll, 1)
-        self.setWidget(w)
-        self.preset_combo.currentIndexChanged.connect(lambda _i: self.apply_preset(self.preset()))
-        self.apply_preset(self.preset())
+        self.setWidget(scroll)
         for sig in (state.model_changed, state.selection_changed, state.run_started, state.run_ended,
                     state.dataset_changed):
             sig.connect(self.render)
         state.dataset_changed.connect(self._render_classes)
         state.runs_changed.connect(self._render_progress)
 
+    def preset_names(self) -> list[str]:
+        return list(self._presets)
+
     def preset(self) -> str:
-        return self.preset_combo.currentData() or "natural"
+        return self.panel.preset() or "natural"
 
     def set_preset(self, key: str) -> None:
-        idx = self.preset_combo.findData(key)
-        if idx < 0:
-            raise ValueError(f"preset must be one of {list(self._presets)}, got {key!r}")
-        self.preset_combo.setCurrentIndex(idx)
-        self.apply_preset(key)
+        self.panel.set_preset(key)
 
     def base_config(self) -> AttackConfig:
-        """The preset's config (the fields the panel does not show come from here)."""
+        """The selected preset's config (fields the panel does not show come from here)."""
         return self._presets.get(self.preset(), AttackConfig)()
-
-    def apply_preset(self, key: str) -> None:
-        with QtCore.QSignalBlocker(self.preset_combo):
-            self.preset_combo.setCurrentIndex(max(self.preset_combo.findData(key), 0))
-        self.panel.set_params(params_from_config(self._presets.get(key, AttackConfig)()))
 
     def config(self, device: str | None = None, params: dict | None = None) -> AttackConfig:
         """The config to run: the preset with the panel's values (ValueError in our words)."""

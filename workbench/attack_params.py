@@ -1,53 +1,48 @@
-"""The attack panel's values and the attack's config (no Qt): the presets of
-:data:`engine.attack.PRESETS` ("natural", the default, and "paper"), the panel's values of a config, and a
-config from a preset and the panel's values. No default is copied here: they come from
-:class:`engine.attack.AttackConfig`."""
+"""The attack panel's values and the attack's config (no Qt): the presets of :data:`engine.attack.PRESETS`
+("natural", the default, and "paper"), the panel's values of a config (``AttackConfig.to_dict()``: every
+field, so the panel shows what the engine has), and a config from the panel's values. No default is
+copied here: they all come from :class:`engine.attack.AttackConfig`."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
-from engine.attack import AttackConfig
+from engine.attack import PRESETS, AttackConfig
 
-__all__ = ["PANEL_KEYS", "config_from_params", "params_from_config", "presets"]
-
-#: the attack settings the parameter panel shows (the rest of a preset's config is kept as it is)
-PANEL_KEYS = ("strategy", "top_n", "target", "w", "alpha", "betas", "lr", "iterations", "perceptual",
-              "classification_loss", "stop_on_success", "seed")
+__all__ = ["config_fields", "config_from_params", "params_from_config", "presets"]
 
 
 def presets() -> dict[str, Callable[[], AttackConfig]]:
-    """The attack presets of :data:`engine.attack.PRESETS` ("natural", the default, and "paper")."""
-    from engine import attack as attack_mod
+    """:data:`engine.attack.PRESETS` ("natural" first: the default)."""
+    return dict(PRESETS)
 
-    table = getattr(attack_mod, "PRESETS", None)
-    if table:
-        return dict(table)
-    out: dict[str, Callable[[], AttackConfig]] = {"natural": AttackConfig}
-    if hasattr(AttackConfig, "paper"):
-        out["paper"] = AttackConfig.paper
-    return out
+
+def config_fields() -> tuple[str, ...]:
+    """The settable fields of :class:`AttackConfig`."""
+    return tuple(f.name for f in dataclasses.fields(AttackConfig) if f.init)
 
 
 def params_from_config(cfg: AttackConfig) -> dict:
-    """The panel's values (:data:`PANEL_KEYS`) of ``cfg``."""
-    t = cfg.targets
-    if isinstance(t, tuple | list):
+    """The panel's values of ``cfg`` (``targets`` as the panel's single ``target``; no device)."""
+    p = cfg.to_dict()
+    p.pop("device", None)
+    t = p.pop("targets", None)
+    if isinstance(t, list | tuple):
         t = t[0] if len(t) else None
-    p = {k: getattr(cfg, k) for k in PANEL_KEYS if k != "target"}
     p["target"] = None if t is None else int(t)
-    p["betas"] = tuple(float(b) for b in cfg.betas)[:5]
-    p["w"], p["alpha"], p["lr"] = float(cfg.w), float(cfg.alpha), float(cfg.lr)
-    p["iterations"], p["top_n"], p["seed"] = int(cfg.iterations), int(cfg.top_n), int(cfg.seed)
+    p["betas"] = tuple(float(b) for b in p["betas"])
     return p
 
 
 def config_from_params(params: dict, base: AttackConfig | None = None, device: str | None = None
                        ) -> AttackConfig:
-    """``base`` (default :class:`AttackConfig()`) with the panel's values; ValueError in our words."""
+    """``base`` (default ``AttackConfig()``) with the panel's values (keys that are not fields are ignored);
+    ValueError in our words."""
     base = base if base is not None else AttackConfig()
-    p = {k: v for k, v in params.items() if k in PANEL_KEYS}
-    target = p.pop("target", None)
+    known = set(config_fields())
+    p = {k: v for k, v in params.items() if k in known and k not in ("targets", "device")}
+    target = params.get("target")
     if p.get("strategy", base.strategy) == "sa":
         if target is None:
             raise ValueError("the specified attack (SA) needs a target class: pick one in the Target list")
@@ -56,9 +51,6 @@ def config_from_params(params: dict, base: AttackConfig | None = None, device: s
         p["targets"] = None
     if "betas" in p:
         p["betas"] = tuple(float(b) for b in p["betas"])
-    for k in ("iterations", "top_n", "seed"):
-        if k in p:
-            p[k] = int(p[k])
     if device is not None:
         p["device"] = device
     return base.replace(**p)

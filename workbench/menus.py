@@ -39,9 +39,8 @@ def build_menus(win) -> dict[str, QtGui.QAction]:
     acts["stop"] = am.addAction("Stop", QtGui.QKeySequence("Escape"), win.stop_attack)
     pm = am.addMenu("Preset")
     dock = win.attack_dock
-    for i in range(dock.preset_combo.count()):
-        key = dock.preset_combo.itemData(i)
-        pm.addAction(dock.preset_combo.itemText(i), lambda k=key: dock.set_preset(k))
+    for key in dock.preset_names():
+        pm.addAction(key, lambda k=key: dock.set_preset(k))
 
     vm = mb.addMenu("&View")
     for d in win.docks():

@@ -46,22 +46,18 @@ def test_starts_on_demo_with_model_and_first_motion(make_main_window):
 
 
 def test_panel_starts_from_the_attack_config_defaults(make_main_window):
-    from engine.attack import AttackConfig
-    from workbench.attack_params import params_from_config
-
-    def same(a: dict, b: dict) -> None:
-        assert a.keys() == b.keys()
-        for k in a:
-            assert a[k] == (pytest.approx(b[k]) if isinstance(b[k], float | tuple) else b[k]), k
+    from engine.attack import PRESETS, AttackConfig
 
     win = make_main_window()
     dock = win.attack_dock
-    same(dock.panel.params(), params_from_config(AttackConfig()))
-    assert dock.config() == AttackConfig()
-    if hasattr(AttackConfig, "paper"):
-        dock.set_preset("paper")
-        same(dock.panel.params(), params_from_config(AttackConfig.paper()))
-        assert dock.config() == AttackConfig.paper()
+    assert dock.preset() == "natural" and dock.config() == AttackConfig()
+    assert dock.panel.params()["w"] == pytest.approx(AttackConfig().w)
+    for key in ("lr_schedule", "select", "tie_coincident", "confidence"):  # the engine's extra fields shown
+        assert dock.panel.params()[key] == getattr(AttackConfig(), key)
+    dock.set_preset("paper")
+    assert dock.config() == PRESETS["paper"]() == AttackConfig.paper()
+    dock.panel.w_edit.spin.setValue(0.7)  # a user edit on top of the preset
+    assert dock.config() == AttackConfig.paper().replace(w=0.7)
 
 
 def test_selecting_a_motion_updates_view_info_and_filter(make_main_window, qtbot):
