@@ -140,7 +140,15 @@ class Attack:
     filling ``self._state`` (adversarial, success, iterations, …) as they go.
     """
 
-    def __init__(self, model: nn.Module, layout: Layout | str | None, config: Any) -> None:
+    config_class: type = object  #: the settings class of the subclass (AttackConfig, IAAConfig)
+
+    def __init__(self, model: nn.Module, config: Any = None, layout: Layout | str | Any = None) -> None:
+        cls = self.config_class
+        if isinstance(config, Layout | str) or isinstance(layout, cls):  # the older (model, layout, config)
+            config, layout = layout, config
+        config = cls() if config is None else config
+        if not isinstance(config, cls):
+            raise ValueError(f"config must be an {cls.__name__}, got {type(config).__name__}")
         if not isinstance(model, nn.Module):
             raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
         self.model = model

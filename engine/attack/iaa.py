@@ -46,14 +46,9 @@ class IAAConfig(CommonConfig):
 
 
 class IAAAttack(Attack):
-    def __init__(self, model: nn.Module, config: IAAConfig | Layout | str | None = None,
-                 layout: Layout | str | IAAConfig | None = None) -> None:
-        if isinstance(config, Layout | str) or isinstance(layout, IAAConfig):  # (model, layout, config)
-            config, layout = layout, config
-        config = IAAConfig() if config is None else config
-        if not isinstance(config, IAAConfig):
-            raise ValueError(f"config must be an IAAConfig, got {type(config).__name__}")
-        super().__init__(model, layout, config)
+    """The IAA-style baseline: ``IAAAttack(model, IAAConfig(...))(x, y)``, as :class:`SmartAttack`."""
+
+    config_class = IAAConfig
 
     def _iterate(self, motions: Any, labels: Any, targets: Any, with_motion: bool, report: bool
                  ) -> Iterator[StepReport | None]:

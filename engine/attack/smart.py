@@ -33,7 +33,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
 from ..skeleton import Layout
 from . import losses as L
@@ -97,14 +96,7 @@ class SmartAttack(Attack):
     The layout defaults to ``model.layout``.
     """
 
-    def __init__(self, model: nn.Module, config: AttackConfig | Layout | str | None = None,
-                 layout: Layout | str | AttackConfig | None = None) -> None:
-        if isinstance(config, Layout | str) or isinstance(layout, AttackConfig):  # (model, layout, config)
-            config, layout = layout, config
-        config = AttackConfig() if config is None else config
-        if not isinstance(config, AttackConfig):
-            raise ValueError(f"config must be an AttackConfig, got {type(config).__name__}")
-        super().__init__(model, layout, config)
+    config_class = AttackConfig
 
     def _iterate(self, motions: Any, labels: Any, targets: Any, with_motion: bool, report: bool
                  ) -> Iterator[StepReport | None]:
