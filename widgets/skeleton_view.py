@@ -775,7 +775,10 @@ class SkeletonView(QtWidgets.QWidget):
         centre = 0.5 * (lo + hi)
         radius = max(0.5 * float(np.linalg.norm(hi - lo)), 0.25)
         fov = float(self.gl_view.opts["fov"])
-        w, h = max(self.gl_view.width(), 1), max(self.gl_view.height(), 1)
+        shown = self.display_widget  # offscreen, the hidden GL view follows the canvas's size later
+        w, h = max(shown.width(), 1), max(shown.height(), 1)
+        if self.offscreen and (self.gl_view.width(), self.gl_view.height()) != (w, h) and shown.isVisible():
+            self.gl_view.resize(w, h)
         half_h = math.radians(0.5 * fov)
         half_v = math.atan(math.tan(half_h) * h / w)
         dist = radius / math.sin(min(half_h, half_v)) * 0.95
