@@ -20,7 +20,8 @@ subjects into ``assets/demo/<model>.pt`` and prints its accuracy on the held-out
 ``--load-option stride=5``) and judges on dg with the loader's defaults (windows every 20 frames,
 ``--val-load-option stride=20``); the checkpoint of the *last* epoch is kept (``--keep last``: the
 held-out actor never picks an epoch), and its ``metrics["accuracy"]`` is the accuracy on all of dg's
-default windows. The loader's default windows of all three actors (float16; ``--per-take N`` keeps
+default windows. The loader's default windows of all three actors (float32, as loaded: float16 would
+flip a borderline window or two; ``--per-take N`` keeps
 at most N per take) go to ``assets/hdm05-demo/windows.npz`` with HDM05's CC BY-SA 3.0 licence and
 attribution: the shipped held-out windows are the very windows the metadata's accuracy is measured on.
 
@@ -98,8 +99,8 @@ HDM05 is licensed under the Creative Commons Attribution-ShareAlike 3.0 licence 
 https://creativecommons.org/licenses/by-sa/3.0/). These derived files are shared under the same
 licence. Changes made: forward kinematics of the ASF/AMC takes of actors bd, bk and dg (11 motion
 classes), selection of 25 of the 31 joints (the SMART hdm05_25 layout), conversion to metres,
-resampling from 120 to 30 fps, 60-frame windows (engine.datasets.load with its defaults), a sample
-of a few windows per take stored as float16; the checkpoints are recognizers trained on such windows.
+resampling from 120 to 30 fps, 60-frame windows (engine.datasets.load with its defaults), all
+windows stored as float32; the checkpoints are recognizers trained on such windows.
 """
 
 
@@ -195,7 +196,7 @@ def write_hdm05_sample(ds, per_take: int) -> Path:
     idx = _sample_per_take(ds, per_take)
     path = folder / HDM05_FILE
     arrays = dict(
-        motions=ds.motions[idx].astype(np.float16), labels=ds.labels[idx].astype(np.int64),
+        motions=ds.motions[idx].astype(np.float32), labels=ds.labels[idx].astype(np.int64),
         class_names=np.array(ds.class_names), subjects=np.array([ds.subjects[i] for i in idx]),
         sources=np.array([_relative(ds.sources[i]) for i in idx]), first_frames=ds.first_frames[idx],
         fps=np.float64(ds.fps), layout=np.array(ds.layout.name), val_subjects=np.array([HDM05_VAL_ACTOR]),
