@@ -151,7 +151,7 @@ class Loader(QtCore.QObject):
             if lm is None:
                 reason = why_not or "no model is loaded."
                 reason += (" No shipped model fits this dataset either: open a checkpoint trained on its "
-                           "classes and skeleton (Model → Checkpoint…).")
+                           "classes and skeleton (Model → Open…).")
                 st.set_model_status(ModelStatus.MISFIT, reason)
                 self.status.emit("The model does not fit this dataset")
             else:

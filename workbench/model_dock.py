@@ -34,9 +34,11 @@ class ModelDock(QtWidgets.QDockWidget):
         self.combo.setToolTip("The shipped models that fit the open dataset (same skeleton and classes), and "
                               "the checkpoints you opened")
         self.combo.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.combo.setMinimumContentsLength(8)
         self.combo.setPlaceholderText("no model fits this dataset")
-        self.checkpoint_button = QtWidgets.QPushButton("Checkpoint…")
-        self.checkpoint_button.setToolTip("Open a checkpoint file (.pt)")
+        self.checkpoint_button = QtWidgets.QToolButton()
+        self.checkpoint_button.setText("Open…")
+        self.checkpoint_button.setToolTip("Open a checkpoint file (.pt) trained on this dataset (Ctrl+K)")
         row.addWidget(self.combo, 1)
         row.addWidget(self.checkpoint_button)
         form.addRow("Model", row)
@@ -50,6 +52,8 @@ class ModelDock(QtWidgets.QDockWidget):
         form.addRow("Device", self.device_combo)
         self.status_label = QtWidgets.QLabel("No model")
         self.status_label.setWordWrap(True)
+        self.status_label.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored,
+                                        QtWidgets.QSizePolicy.Policy.Preferred)  # long paths never widen it
         self.status_label.setTextFormat(Qt.TextFormat.RichText)
         form.addRow(self.status_label)
         prow = QtWidgets.QHBoxLayout()
@@ -65,6 +69,7 @@ class ModelDock(QtWidgets.QDockWidget):
         scroll.setWidget(w)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setWidget(scroll)
 
         self.combo.activated.connect(self._on_combo)
