@@ -71,7 +71,8 @@ HDM05_MODELS: dict[str, tuple[dict, int, float, int]] = {
     "msg3d": ({"preprocess": False, "num_person": 1, "width": 12, "num_gcn_scales": 4, "num_g3d_scales": 2,
                "normalize": JITTER}, 12, 3e-3, 32),
     "agcn": ({"preprocess": False, "num_person": 1, "width": 16}, 12, 3e-3, 32),
-    "stgcn": ({"preprocess": False, "num_person": 1, "width": 16, "normalize": JITTER}, 12, 3e-3, 32),
+    # with JITTER and 12 epochs stgcn reached 75.6 % on dg, without it and 15 epochs 84.1 % (shipped)
+    "stgcn": ({"preprocess": False, "num_person": 1, "width": 16}, 15, 3e-3, 32),
     "dgnn": ({"preprocess": False, "num_person": 1, "width": 12}, 12, 3e-3, 32),
     "asgcn": ({"preprocess": False, "num_person": 1, "width": 8, "aim_hidden": 16, "normalize": JITTER},
               10, 3e-3, 32),
@@ -259,7 +260,7 @@ def make_hdm05(model_names: list[str], device: str, epochs_scale: float, per_tak
                 continue
             tmp = BUILD / "hdm05-demo" / f"{name}.pt"
             state_path(tmp).unlink(missing_ok=True)
-            argv = hdm05_train_argv(name, device, epochs_scale, threads, tmp)
+            argv = hdm05_train_argv(name, device, epochs_scale, threads, tmp.relative_to(ROOT))
             _say(f"== hdm05-demo / {name}: smart-train {shlex.join(argv)}")
             t1 = time.monotonic()
             rc = train_cli.main(argv)

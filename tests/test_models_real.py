@@ -1,6 +1,7 @@
 """The user path on real data (issue 11): load the HDM05 takes with the loader's defaults, load a
 shipped HDM05 model, and get the accuracy its metadata claims -- also after turning every take about
-the vertical axis and moving it on the floor. Skips without ``../shared/data``."""
+the vertical axis and moving it on the floor. Skips without ``../shared/data``. (Whether a model
+reaches the 85 % target is a figure of ``assets/hdm05-demo/README.md``, not checked here.)"""
 
 from __future__ import annotations
 
@@ -56,7 +57,6 @@ def test_shipped_hdm05_model_on_the_loaders_data_keeps_its_claimed_accuracy(held
     claimed = meta.metrics["accuracy"]
     acc, pred = _accuracy(model, held_out.motions, labels)
     assert abs(acc - claimed) <= 0.01, f"{name}: {acc:.3f} on the loader's windows vs claimed {claimed:.3f}"
-    assert acc >= 0.85, f"{name}: {acc:.1%} on the held-out actor {VAL_ACTOR}"
     moved = _turn_and_move(held_out.motions, seed=len(name))
     acc2, pred2 = _accuracy(model, moved, labels)
     assert abs(acc2 - claimed) <= 0.01, f"{name}: {acc2:.3f} after a turn and a move vs claimed {claimed:.3f}"
