@@ -21,12 +21,12 @@ How ``forward`` reproduces the official NTU test pipeline (``data_gen/ntu_gendat
 1. **Packing.** The body goes to ``m = 0`` of ``(N, 3, T, V, M)``; the other bodies are zeros
    (they still pass through ``data_bn`` and the network and are averaged over ``M``, as in the
    official code).
-2. **Padding and null frames** (:func:`fill_null_frames`): zero-pad to ``pad_to`` (300) frames;
+2. **Padding and null frames** (:func:`.preprocess.fill_null_frames`): zero-pad to ``pad_to`` (300) frames;
    per non-empty body, if its first frame is empty the non-empty frames move to the front; the
    trailing empty frames are filled by repeating the body's frames cyclically.
-3. **Centring** (:func:`center_on_spine`): subtract body 0's mid spine (joint index 1) frame by
+3. **Centring** (:func:`.preprocess.centre_frames`): subtract body 0's mid spine (joint index 1) frame by
    frame from every body, keeping exactly-zero joints at zero.
-4. **Rotations** (:func:`align_view`): rotate body 0's frame-0 spine (base -> mid) onto +z, then
+4. **Rotations** (:func:`.preprocess.align_axes`): rotate body 0's frame-0 spine (base -> mid) onto +z, then
    its frame-0 shoulder line (left -> right) onto +x, applied to every joint of every body.
 5. **Bone stream** (:func:`bone_stream`, for ``stream='bone'`` / the bone half of the ensemble):
    ``bone[v] = joint[v] - joint[u]`` over the official pair list (the centre's bone is zero).
@@ -36,7 +36,7 @@ whole pipeline is differentiable (the choices of which frames are empty are cons
 gradient). On ``hdm05_25`` the same steps use that layout's landmarks
 (:func:`engine.models.graph.landmarks`). ``preprocess=False`` skips steps 2--4 (for already clean
 data); packing and the bone stream stay. A take longer than ``pad_to`` is not cut.
-These functions are public: MS-G3D and DGNN share this pipeline.
+Steps 2-4 are :func:`.preprocess.pre_normalize`, shared with MS-G3D, DGNN and AS-GCN.
 
 **Input normalisation (issue 11).** Built with ``normalize=True`` (or a dict of options), as every
 model ``smart-train`` makes and every shipped HDM05 checkpoint, the model first turns each clip about
@@ -55,30 +55,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import LayoutMismatchError
 from ..skeleton import Layout
 from . import graph
 from ._blocks import AGCNBackbone, GCNTCNUnit, UnitTCN, bn_init, conv_init, down_block
 from ._registry import register
+from .preprocess import check_motion, pre_normalize, rotation_onto
 
 __all__ = [
-    "AGCN", "AGCNEnsemble", "align_view", "bone_stream", "center_on_spine", "check_motion",
-    "fill_null_frames", "official_agcn_input", "pack_bodies", "rotation_onto",
+    "AGCN", "AGCNEnsemble", "bone_stream", "check_motion", "official_agcn_input", "pack_bodies",
+    "rotation_onto",
 ]
 
 
 # -- input handling shared by the GCN family ---------------------------------------------------------
-
-def check_motion(x: torch.Tensor, layout: Layout, model: str) -> None:
-    """Raise unless ``x`` is a float tensor ``(N, T, V, 3)`` in ``layout``."""
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{model}: expected a torch.Tensor, got {type(x).__name__}")
-    if x.ndim != 4:
-        raise LayoutMismatchError(f"{model}: expected motions (N, T, V, 3), got shape {tuple(x.shape)}")
-    layout.check_motion_shape(tuple(x.shape), what=f"{model} input")
-    if x.shape[1] < 1:
-        raise ValueError(f"{model}: the motion has no frames")
-
 
 def pack_bodies(x: torch.Tensor, num_person: int = 2) -> torch.Tensor:
     """``(N, T, V, C)`` -> ``(N, C, T, V, M)`` with the motion as body 0 and zero bodies after it."""
@@ -86,101 +75,6 @@ def pack_bodies(x: torch.Tensor, num_person: int = 2) -> torch.Tensor:
     if num_person > 1:
         x = F.pad(x, (0, num_person - 1))
     return x
-
-
-def fill_null_frames(x: torch.Tensor, pad_to: int | None = 300) -> torch.Tensor:
-    """2s-AGCN's padding and null-frame step on ``(N, C, T, V, M)``.
-
-    Zero-pads the time axis to ``pad_to`` frames (not cut when longer). For each body that is not
-    all zero: if its first frame is empty (sums to 0), its non-empty frames move to the front
-    (the rest becomes zero); then, from the first empty frame after which every frame is empty,
-    the frames are filled by repeating the body's frames from frame 0 cyclically.
-    """
-    n, c, t, v, m = x.shape
-    if pad_to is not None and t < pad_to:
-        x = F.pad(x, (0, 0, 0, 0, 0, pad_to - t))
-        t = pad_to
-    sums = x.detach().sum(dim=(1, 3)).cpu().numpy()  # (N, T, M)
-    idx = np.broadcast_to(np.arange(t)[None, :, None], (n, t, m)).copy()
-    keep = np.ones((n, t, m), dtype=np.float32)
-    for i in range(n):
-        for b in range(m):
-            s = sums[i, :, b]
-            nonempty = s != 0
-            if not nonempty.any():  # an absent body stays zero
-                continue
-            order = np.arange(t)
-            if not nonempty[0]:
-                valid = np.flatnonzero(nonempty)
-                order = np.concatenate([valid, np.flatnonzero(~nonempty)])
-                kb = np.zeros(t, dtype=np.float32)
-                kb[: len(valid)] = 1.0
-                s = np.where(kb > 0, s[order], 0.0)
-            else:
-                kb = np.ones(t, dtype=np.float32)
-            empty = s == 0
-            # first frame from which every frame is empty
-            tail = np.flatnonzero(~empty)
-            f = int(tail[-1]) + 1 if len(tail) else 0
-            if 0 < f < t:
-                src = np.arange(t)
-                src[f:] = np.arange(t - f) % f
-                order = order[src]
-                kb = kb[src]
-            idx[i, :, b] = order
-            keep[i, :, b] = kb
-    index = torch.as_tensor(idx, device=x.device).view(n, 1, t, 1, m).expand(n, c, t, v, m)
-    out = torch.gather(x, 2, index)
-    return out * torch.as_tensor(keep, device=x.device, dtype=x.dtype).view(n, 1, t, 1, m)
-
-
-def center_on_spine(x: torch.Tensor, joint: int) -> torch.Tensor:
-    """Subtract body 0's ``joint`` frame by frame from every body; exactly-zero joints stay zero."""
-    mask = (x.detach().sum(dim=1, keepdim=True) != 0).to(x.dtype)  # (N, 1, T, V, M)
-    origin = x[:, :, :, joint:joint + 1, 0:1]
-    return (x - origin) * mask
-
-
-def rotation_onto(vec: torch.Tensor, target: tuple[float, float, float]) -> torch.Tensor:
-    """Rotation matrices ``(N, 3, 3)`` turning each ``vec`` (N, 3) onto ``target`` about ``vec x target``.
-
-    As in the official ``rotation_matrix(axis, angle)``: identity when the axis ``vec x target`` is
-    tiny (sum of absolute values < 1e-6) or the angle is below 1e-6 rad. Differentiable elsewhere.
-    """
-    t = torch.as_tensor(target, dtype=vec.dtype, device=vec.device).expand_as(vec)
-    axis = torch.linalg.cross(vec, t, dim=-1)
-    vnorm = vec.norm(dim=-1, keepdim=True)
-    u = vec / vnorm.clamp_min(1e-12)
-    tu = t / t.norm(dim=-1, keepdim=True)
-    cos = (u * tu).sum(-1).clamp(-1.0, 1.0)
-    sin_axis = torch.linalg.cross(u, tu, dim=-1)  # = sin(theta) * unit axis
-    sin = sin_axis.norm(dim=-1)
-    theta = torch.atan2(sin, cos)
-    ident = (axis.abs().sum(-1) < 1e-6) | (theta.abs() < 1e-6) | (vnorm.squeeze(-1) == 0)
-    safe_sin = torch.where(ident, torch.ones_like(sin), sin)
-    k = sin_axis / safe_sin.unsqueeze(-1)  # unit axis
-    zero = torch.zeros_like(k[..., 0])
-    kx = torch.stack([
-        torch.stack([zero, -k[..., 2], k[..., 1]], -1),
-        torch.stack([k[..., 2], zero, -k[..., 0]], -1),
-        torch.stack([-k[..., 1], k[..., 0], zero], -1),
-    ], -2)
-    eye = torch.eye(3, dtype=vec.dtype, device=vec.device).expand_as(kx)
-    rot = eye + sin[..., None, None] * kx + (1 - cos)[..., None, None] * (kx @ kx)
-    return torch.where(ident[..., None, None], eye, rot)
-
-
-def _rotate(x: torch.Tensor, rot: torch.Tensor) -> torch.Tensor:
-    return torch.einsum("nij,njtvm->nitvm", rot, x)
-
-
-def align_view(x: torch.Tensor, spine_base: int, spine_mid: int, left_shoulder: int,
-               right_shoulder: int) -> torch.Tensor:
-    """2s-AGCN's two rotations on ``(N, 3, T, V, M)``: body 0, frame 0 spine onto +z, shoulders onto +x."""
-    f0 = x[:, :, 0, :, 0]  # (N, 3, V)
-    x = _rotate(x, rotation_onto(f0[:, :, spine_mid] - f0[:, :, spine_base], (0.0, 0.0, 1.0)))
-    f0 = x[:, :, 0, :, 0]
-    return _rotate(x, rotation_onto(f0[:, :, right_shoulder] - f0[:, :, left_shoulder], (1.0, 0.0, 0.0)))
 
 
 def bone_stream(x: torch.Tensor, layout: Layout | str) -> torch.Tensor:
@@ -191,14 +85,12 @@ def bone_stream(x: torch.Tensor, layout: Layout | str) -> torch.Tensor:
 
 def official_agcn_input(x: torch.Tensor, layout: Layout, num_person: int = 2, pad_to: int | None = 300,
                         preprocess: bool = True) -> torch.Tensor:
-    """The 2s-AGCN / MS-G3D network input ``(N, 3, T', V, M)`` made from motions ``(N, T, V, 3)``."""
-    x = pack_bodies(x, num_person)
-    if not preprocess:
-        return x
-    lm = graph.landmarks(layout)
-    x = fill_null_frames(x, pad_to)
-    x = center_on_spine(x, lm["spine_mid"])
-    return align_view(x, lm["spine_base"], lm["spine_mid"], lm["left_shoulder"], lm["right_shoulder"])
+    """The 2s-AGCN / MS-G3D network input ``(N, 3, T', V, M)`` made from motions ``(N, T, V, 3)``:
+    the family's :func:`~engine.models.preprocess.pre_normalize` of the body (``preprocess``), then
+    the body packed as ``m = 0`` beside zero bodies (which the official steps leave zero)."""
+    if preprocess:
+        x = pre_normalize(x, layout, pad_to, null_frames="first")
+    return pack_bodies(x, num_person)
 
 
 # -- network -------------------------------------------------------------------------------------------
