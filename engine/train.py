@@ -25,6 +25,8 @@ the best checkpoint's weights and the epoch in its ``extra``, with a fresh optim
 **Augmentation** (``augment=True``, training batches only): each clip is turned about the vertical
 axis through its mean root position by a random angle in +-``rotate_deg`` degrees and scaled about
 its floor point by a factor in 1 +- ``scale``. It keeps bone-length ratios and leaves labels valid.
+A model with an input normalisation (:mod:`engine.models.normalize`) undoes the turn (it only sees
+the scale); its own ``jitter_deg`` option turns the clip after the normalisation instead.
 
 **Normalisation.** A model with ``mean`` and ``std`` buffers of shape ``(V, 3)`` (the MLP) gets them
 from the training set (per joint and axis, over clips and frames) before training starts, measured
