@@ -26,6 +26,15 @@ def _motions(n=4, t=12, lay=NTU, seed=0, dtype=torch.float32):
     return base + wiggle
 
 
+def _victim(n, classes, seed):
+    """``n`` motions of 8 frames, a small linear classifier (seed + 1) and its own predictions."""
+    q = _motions(n, 8, seed=seed)
+    model = Linear(8, 25, classes, scale=0.05, seed=seed + 1)
+    with torch.no_grad():
+        y = model(q).argmax(1)
+    return q, model, y
+
+
 class Linear(nn.Module):
     """A flattening linear classifier: smooth, so finite differences are exact enough in float64."""
 
@@ -251,10 +260,7 @@ def test_same_seed_same_result_and_model_state_restored():
 
 
 def test_stop_on_success_false_runs_the_budget_and_judges_the_last_iterate():
-    q = _motions(3, 8, seed=7)
-    model = Linear(8, 25, 4, scale=0.05, seed=8)
-    with torch.no_grad():
-        y = model(q).argmax(1)
+    q, model, y = _victim(3, 4, seed=7)
     res = attack(model, q, y, NTU, PAPER(iterations=40, stop_on_success=False))
     assert res.iterations.tolist() == [40, 40, 40]
     with torch.no_grad():
@@ -278,10 +284,7 @@ def test_saturated_cross_entropy_is_reported_and_margin_loss_overcomes_it():
 
 @pytest.mark.parametrize("strategy", ["ab", "abn", "sa"])
 def test_iaa_baseline_respects_its_linf_ball(strategy):
-    q = _motions(3, 8, seed=11)
-    model = Linear(8, 25, 6, scale=0.05, seed=12)
-    with torch.no_grad():
-        y = model(q).argmax(1)
+    q, model, y = _victim(3, 6, seed=11)
     cfg = IAAConfig(strategy=strategy, epsilon=0.05, step=0.005, iterations=50, targets=None)
     res = iaa_attack(model, q, y, NTU, cfg, targets=(y + 1) % 6 if strategy == "sa" else None)
     assert (res.adversarial - q).abs().max() <= 0.05 + 1e-6
@@ -406,20 +409,14 @@ def test_numbers_and_targets_come_the_way_pytorch_users_pass_them():
 
 
 def test_iaa_takes_targets_from_its_config():
-    q = _motions(2, 8, seed=13)
-    model = Linear(8, 25, 6, scale=0.05, seed=14)
-    with torch.no_grad():
-        y = model(q).argmax(1)
+    q, model, y = _victim(2, 6, seed=13)
     t = ((y + 1) % 6).tolist()
     res = iaa_attack(model, q, y, config=IAAConfig(strategy="sa", targets=t, epsilon=0.1, iterations=80))
     assert res.targets.tolist() == t
 
 
 def test_callable_attack_equals_attack_and_layout_defaults_to_the_models():
-    q = _motions(3, 8, seed=15)
-    model = Linear(8, 25, 4, scale=0.05, seed=16)
-    with torch.no_grad():
-        y = model(q).argmax(1)
+    q, model, y = _victim(3, 4, seed=15)
     cfg = AttackConfig(iterations=15)
     adv = SmartAttack(model, cfg)(q, y)
     torch.testing.assert_close(adv, attack(model, q, y, NTU, cfg).adversarial, rtol=0, atol=0)
@@ -475,10 +472,7 @@ def test_coincident_joints_stay_coincident_and_the_returned_motion_is_successful
 
 
 def test_best_iterate_has_the_lowest_perceptual_loss_among_successful_ones():
-    q = _motions(3, 8, seed=21)
-    model = Linear(8, 25, 4, scale=0.05, seed=22)
-    with torch.no_grad():
-        y = model(q).argmax(1)
+    q, model, y = _victim(3, 4, seed=21)
     cfg = AttackConfig(iterations=40)
     seen = []  # (Lp, success) of every iterate
     res = attack(model, q, y, config=cfg, callback=lambda r: seen.append((r.losses["Lp"], r.success)))
