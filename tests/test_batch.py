@@ -633,3 +633,32 @@ def test_runner_and_merge_share_the_plan_without_a_cycle() -> None:
     assert "merge" not in imports("plan")
     merge_src = (ROOT / "engine/batch/merge.py").read_text()
     assert "plan._" not in merge_src  # no private attribute of the plan is read
+
+
+def test_a_dataset_with_the_models_classes_in_another_order_is_mapped_by_name():
+    from types import SimpleNamespace
+
+    from engine.batch.plan import _check_fit
+    from engine.datasets import MotionDataset
+    from engine.demo import demo_split
+    from engine.models import ModelDataMismatch, load_checkpoint
+
+    _, val = demo_split("demo")
+    net, meta = load_checkpoint(demo_checkpoint("demo", "mlp"))
+    net.eval()
+    x = torch.from_numpy(val.motions[:48])
+    with torch.no_grad():
+        want = (net(x).argmax(1).numpy() == val.labels[:48]).mean()
+    order = list(reversed(range(len(meta.class_names))))  # dataset class i = model class order[i]
+    names = [meta.class_names[k] for k in order]
+    inverse = np.argsort(order)
+    ds = MotionDataset(val.motions[:48], inverse[val.labels[:48]], names, val.layout, val.fps)
+    cfg = SimpleNamespace(dataset="permuted")
+    mapped = _check_fit(net, meta, Path("mlp.pt"), ds, cfg, x[:1])
+    with torch.no_grad():
+        got = (mapped(x).argmax(1).numpy() == ds.labels).mean()
+    assert got == want > 0.8
+    other = MotionDataset(val.motions[:48], val.labels[:48], [f"x{i}" for i in range(len(names))],
+                          val.layout, val.fps)
+    with pytest.raises(ModelDataMismatch, match="no name in common|in common"):
+        _check_fit(net, meta, Path("mlp.pt"), other, cfg, x[:1])

@@ -375,7 +375,27 @@ def _resolve_path(spec: str, demo: str | None) -> tuple[Path, list[str]]:
     )
 
 
-def _check_fit(net: nn.Module, meta: Any, path: Path, ds, cfg: BatchConfig, probe: torch.Tensor) -> None:
+class ReorderedLogits(nn.Module):
+    """A model whose logits come in the dataset's class order: column ``i`` is the model's class
+    ``label_map[i]`` (:func:`engine.models.match_classes`); everything else is the wrapped model's."""
+
+    def __init__(self, net: nn.Module, label_map: np.ndarray, class_names: list[str]) -> None:
+        super().__init__()
+        self.net = net
+        order = torch.as_tensor(np.asarray(label_map), dtype=torch.long)
+        self.register_buffer("order", order, persistent=False)
+        for name in ("layout", "fps", "model_name"):
+            if hasattr(net, name):
+                setattr(self, name, getattr(net, name))
+        self.class_names = class_names
+        self.num_classes = len(class_names)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)[:, self.order]
+
+
+def _check_fit(net: nn.Module, meta: Any, path: Path, ds, cfg: BatchConfig, probe: torch.Tensor) -> nn.Module:
+    """``net`` ready for the dataset (its logits in the dataset's class order), or a clear error."""
     lay = getattr(meta.layout, "name", meta.layout)
     if lay != ds.layout.name:
         raise LayoutMismatchError(
@@ -389,14 +409,20 @@ def _check_fit(net: nn.Module, meta: Any, path: Path, ds, cfg: BatchConfig, prob
         )
     generic = all(n == f"class {i}" for i, n in enumerate(meta.class_names))
     if not generic and list(meta.class_names) != list(ds.class_names):
-        diff = [
-            (i, a, b) for i, (a, b) in enumerate(zip(meta.class_names, ds.class_names, strict=True)) if a != b
-        ][:3]
-        raise CheckpointError(
-            f"{path}: the model's class names differ from the dataset's (index, model, "
-            f"dataset: {diff} ...); smart-attack needs the dataset's classes in the "
-            "model's order"
-        )
+        # names are data: the same classes in another order are mapped by name (the model's logits
+        # reordered into the dataset's classes); anything else is refused in the contract's words
+        from ..models import ModelDataMismatch, match_classes
+
+        label_map = match_classes(meta.class_names, ds.class_names, model_layout=ds.layout,
+                                  dataset_layout=ds.layout, model_fps=ds.fps, dataset_fps=ds.fps,
+                                  model_path=path, dataset_path=cfg.dataset)
+        if (label_map < 0).any() or len(set(label_map.tolist())) != len(label_map):
+            raise ModelDataMismatch(
+                f"{path}: the model's classes are not the dataset's in another order (dataset classes "
+                f"the model lacks: {[ds.class_names[i] for i in np.flatnonzero(label_map < 0)][:5]}); "
+                "smart-attack needs a model trained on the dataset's classes"
+            )
+        net = ReorderedLogits(net, label_map, list(ds.class_names)).to(probe.device)
     try:
         with torch.no_grad():
             out = net(probe)
@@ -410,6 +436,7 @@ def _check_fit(net: nn.Module, meta: Any, path: Path, ds, cfg: BatchConfig, prob
             f"{path}: the model returned shape {tuple(out.shape)} for one motion, "
             f"expected (1, {ds.num_classes})"
         )
+    return net
 
 
 def _load_models(
@@ -432,7 +459,7 @@ def _load_models(
         except Exception as exc:  # noqa: BLE001 - reported in our words, the original as __cause__
             raise _in_our_words(exc, path, "checkpoint") from exc
         net = net.to(device).eval()
-        _check_fit(net, meta, path, ds, cfg, probe)
+        net = _check_fit(net, meta, path, ds, cfg, probe)
         models[key] = ModelEntry(key, spec, path, net, meta, _sha256(path))
         keys[spec] = key
     return models, keys
