@@ -1,6 +1,7 @@
 """How natural are SMART's adversarial motions: the natural preset against the paper's protocol.
 
     .venv/bin/python benchmarks/naturalness.py [--models mlp stgcn ...] [--limit 32] [--strategy ab]
+        [--set smoothing=0 --set adam_beta2=0.999]   # an ablation of the natural preset
 
 For each shipped HDM05 demo model (real motion capture, the windows of actor dg whom no model saw,
 those the model classifies correctly) and each preset (``AttackConfig()`` = natural,
@@ -16,6 +17,7 @@ gap between joints that coincide by construction, and the share of the perturbat
 from __future__ import annotations
 
 import argparse
+import ast
 import time
 
 import numpy as np
@@ -37,7 +39,13 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=32, help="correctly classified windows per model")
     ap.add_argument("--strategy", default="ab", choices=["ab", "abn", "sa"])
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="change one field of the natural preset (an ablation), e.g. smoothing=0")
     args = ap.parse_args()
+    changes = {}
+    for item in args.set:
+        key, _, value = item.partition("=")
+        changes[key.strip()] = ast.literal_eval(value.strip())
     torch.set_num_threads(args.threads)
     _, val = demo.demo_split("hdm05-demo")
     x_all = torch.from_numpy(val.motions.astype(np.float32))
@@ -59,6 +67,10 @@ def main() -> None:
         times = {}
         for preset in args.presets:
             cfg = PRESETS[preset]().replace(strategy=args.strategy)
+            label = preset
+            if preset == "natural" and changes:
+                cfg = cfg.replace(**changes)
+                label = "natural, " + ", ".join(f"{k}={v}" for k, v in changes.items())
             t0 = time.perf_counter()
             res = attack(model, x, y, config=cfg, targets=targets if args.strategy == "sa" else None)
             times[preset] = (time.perf_counter() - t0) / len(x)
@@ -67,7 +79,7 @@ def main() -> None:
             d = metrics.summarize(m, mask=s)
             ratio_med = float(np.nanmedian(m["acceleration_ratio"][s])) if s.any() else float("nan")
             ratio_means = d["perturbation_acceleration"] / d["clean_acceleration"]
-            print(f"| {name} | {preset} | {len(x)} | {s.mean() * 100:.0f} % | "
+            print(f"| {name} | {label} | {len(x)} | {s.mean() * 100:.0f} % | "
                   f"{res.iterations.float().mean():.0f} | {times[preset]:.2f} | "
                   f"{d['displacement_mean'] * 1000:.0f} | {d['perturbation_acceleration']:.2f} | "
                   f"{d['clean_acceleration']:.2f} | {ratio_means:.2f} / {ratio_med:.2f} | "

@@ -178,6 +178,36 @@ def test_optimiser_steps_follow_adam_on_eq2():
     assert (res.history["l_dyn_0"][0] == 0).all()
 
 
+def test_smoothed_steps_follow_adam_on_the_displacement():
+    """With ``smoothing`` the iterates are Adam (β₂ of the config) on z, q̂ = q + S·z, S = D⁻¹(K + 0.01·I)
+    the row-normalised Gaussian along time: the same Eq. 2, only the optimiser's variable differs."""
+    from engine.attack.smart import temporal_smoother
+
+    q = _motions(2, 30, seed=7)
+    model = Linear(30, 25, 6, scale=0.05, seed=8)
+    y = torch.tensor([1, 4])
+    cfg = PAPER(iterations=6, stop_on_success=False, lr=0.01, smoothing=2.0, adam_beta2=0.95)
+    res = attack(model, q, y, NTU, cfg)
+    t = torch.arange(30, dtype=torch.float64)
+    k = torch.exp(-(t[:, None] - t[None]) ** 2 / 8.0) * ((t[:, None] - t[None]).abs() <= 8)
+    k = k + 0.01 * torch.eye(30, dtype=torch.float64)
+    s = k / k.sum(1, keepdim=True)
+    assert torch.linalg.eigvals(s).real.min() > 0  # invertible: the objective's stationary points stay
+    s = s.float()
+    z = torch.zeros_like(q, requires_grad=True)
+    opt = torch.optim.Adam([z], lr=0.01, betas=(0.9, 0.95))
+    for _ in range(6):
+        opt.zero_grad()
+        qh = q + torch.einsum("ts,nsvc->ntvc", s, z)
+        _hand_objective(model, q, qh, y, cfg, NTU).sum().backward()
+        opt.step()
+    torch.testing.assert_close(res.adversarial, q + torch.einsum("ts,nsvc->ntvc", s, z.detach()),
+                               atol=1e-6, rtol=1e-5)
+    ones = torch.ones(1, 30, 2, 3, dtype=torch.float64)  # a constant displacement passes unchanged
+    torch.testing.assert_close(temporal_smoother(30, 2.0, torch.float64, torch.device("cpu"))(ones), ones)
+    assert temporal_smoother(30, 0.0, torch.float64, torch.device("cpu")) is None
+
+
 # -- batching, stopping, cancelling -------------------------------------------------------------------
 class Counting(nn.Module):
     def __init__(self, inner):
@@ -378,7 +408,7 @@ def test_paper_preset_is_the_papers_setting_field_by_field():
     want = dict(strategy="ab", w=0.4, alpha=0.3, betas=(0.6, 0.0, 0.4, 0.0, 0.0), lr=0.005, iterations=300,
                 perceptual="smart", classification_loss="ce", confidence=0.0, stop_on_success=True,
                 select="last", lr_schedule="constant", tie_coincident=False, adam_eps=1e-8,
-                ab_reference="label")
+                ab_reference="label", smoothing=0.0, adam_beta2=0.999)
     for k, v in want.items():
         assert getattr(p, k) == v, k
     from engine.attack import PRESETS
@@ -389,6 +419,7 @@ def test_paper_preset_is_the_papers_setting_field_by_field():
         assert getattr(nat, k) == getattr(p, k), k
     assert (nat.classification_loss, nat.stop_on_success, nat.select, nat.tie_coincident) == (
         "margin", False, "best", True)
+    assert (nat.smoothing, nat.adam_beta2) == (3.0, 0.9)
     assert AttackConfig.paper(lr=0.001).lr == 0.001
 
 

@@ -467,6 +467,7 @@ def test_dataset_file_and_checkpoint_paths(tmp_path: Path) -> None:
     ("betas = 0.5", "betas"), ('confidence = "high"', "confidence"), ("device = 3", "device"),
     ("out = 7", "out"), ('compare = "false"', "compare"), ('transfer = "false"', "transfer"),
     ("lr = true", "lr"), ("w = true", "w"), ('iterations = "8"', "iterations"), ("limit = 2.5", "limit"),
+    ("smoothing = true", "smoothing"), ("smoothing = -1.0", "smoothing"),
 ])
 def test_toml_values_are_checked_against_their_type(tmp_path: Path, capsys, line: str, key: str) -> None:
     toml = tmp_path / "bad.toml"
@@ -619,6 +620,9 @@ def test_presets_select_the_attack_settings() -> None:
     args, _ = build_config(["--dataset", "demo", "--models", "mlp", "--preset", "paper",
                             "--no-stop-on-success"])
     assert args.preset == "paper" and args.attack_config().stop_on_success is False
+    args, _ = build_config(["--dataset", "demo", "--models", "mlp", "--smoothing", "0"])
+    cfg = args.attack_config()
+    assert cfg.smoothing == 0.0 and cfg.adam_beta2 == AttackConfig().adam_beta2
 
 
 def test_runner_and_merge_share_the_plan_without_a_cycle() -> None:

@@ -64,13 +64,17 @@ FIELDS: dict[str, tuple[str, str]] = {
     "select": ("Returned iterate", "best: the successful iterate with the lowest Lp; last: the last one"),
     "tie_coincident": ("Tie coincident joints",
                        "Joints that coincide in the skeleton (root/hips, …) move together"),
+    "smoothing": ("Smoothing σ (frames)",
+                  "Adam moves a temporally smoothed displacement (Gaussian σ in frames; 0: none, the paper)"),
+    "adam_beta2": ("Adam β₂", "Adam's second-moment decay (0.999: torch's default and the paper's)"),
     "seed": ("Seed", "Random seed of the run"),
 }
 #: The classic fields, always present (the dict keys of :meth:`ParameterPanel.params`, in order).
 PARAM_KEYS = ("strategy", "top_n", "target", "w", "alpha", "betas", "lr", "iterations", "perceptual",
               "classification_loss", "stop_on_success", "seed")
 #: Known fields shown only when ``defaults`` (or :meth:`ParameterPanel.set_params`) has them, in order.
-EXTRA_KEYS = ("confidence", "lr_schedule", "select", "tie_coincident", "ab_reference")
+EXTRA_KEYS = ("confidence", "lr_schedule", "select", "tie_coincident", "smoothing", "adam_beta2",
+              "ab_reference")
 N_BETAS = 5
 
 

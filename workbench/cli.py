@@ -84,6 +84,8 @@ def _parser() -> argparse.ArgumentParser:
                     help=f"κ of the margin loss: the margin kept past success (default {d.confidence})")
     ap.add_argument("--stop-on-success", action=argparse.BooleanOptionalAction, default=S,
                     help=f"stop a motion at its first success (default {d.stop_on_success})")
+    ap.add_argument("--smoothing", type=float, default=S,
+                    help=f"σ in frames of the temporal preconditioner, 0: none (default {d.smoothing})")
     ap.add_argument("--device", default=S, help="cpu | cuda | cuda:N | auto (default cpu)")
     ap.add_argument("--batch-size", type=_pos_int, default=S, help="motions attacked at once (default 32)")
     ap.add_argument("--limit", type=_pos_int, default=S,

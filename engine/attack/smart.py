@@ -14,8 +14,9 @@ Where this differs from the SMART authors' public code (the paper is our spec):
   ones between coincident joints included.
 
 What the paper leaves open and the natural preset chooses (see :class:`AttackConfig`): the hinge
-form of Lc, the whole budget, the successful iterate with the lowest Lp, an annealed learning rate
-and coincident joints moved together. ``AttackConfig.paper()`` is the literal protocol.
+form of Lc, the whole budget, the successful iterate with the lowest Lp, an annealed learning rate,
+coincident joints moved together, Adam on a temporally smoothed displacement (q̂ = q + S·z) and
+Adam's β₂ = 0.9. ``AttackConfig.paper()`` is the literal protocol.
 
 Batching: N motions are attacked at once; the objective is the sum of per-motion objectives, so
 under Adam's element-wise update the motions are independent. A motion that reaches its goal
@@ -28,6 +29,7 @@ asks for :class:`StepReport` s (:meth:`SmartAttack.steps`, or a callback), in on
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -58,6 +60,50 @@ def coincident_representatives(lay: Layout) -> np.ndarray | None:
     for group in lay.coincident:
         rep[list(group)] = min(group)
     return rep
+
+
+class TemporalSmoother:
+    """The preconditioner S of ``AttackConfig.smoothing``: S = D⁻¹(K + εI), K the Gaussian of ``sigma``
+    frames along time truncated at 4σ, ε = 0.01 (K's peak is 1), D the row sums, so that a constant
+    displacement passes unchanged at the clip's ends too. K + εI is positive definite (the truncated
+    Gaussian's Toeplitz matrix alone can have eigenvalues of −1e-5; ε lifts every one above 0.009), so
+    S is invertible: every displacement is reachable and ∂L/∂z = Sᵀ∂L/∂q̂ vanishes exactly where
+    ∂L/∂q̂ does — the objective's stationary points are unchanged, only the path to them. S damps the
+    highest frequencies ~100-fold, so Adam's per-coordinate steps on z reach q̂ smooth. A banded
+    convolution: O(T·σ) per joint coordinate, for clips of any length."""
+
+    EPS = 0.01
+
+    def __init__(self, frames: int, sigma: float, dtype: torch.dtype, device: torch.device):
+        radius = max(1, min(int(math.ceil(4 * sigma)), frames - 1))
+        t = torch.arange(-radius, radius + 1, dtype=torch.float64)
+        kernel = torch.exp(-(t ** 2) / (2.0 * sigma ** 2))
+        self.radius = radius
+        self.kernel = kernel.to(device=device, dtype=dtype).view(1, 1, -1)
+        mass = torch.nn.functional.conv1d(torch.ones(1, 1, frames, dtype=torch.float64),
+                                          kernel.view(1, 1, -1), padding=radius) + self.EPS
+        self.inv_mass = (1.0 / mass).to(device=device, dtype=dtype).view(1, 1, frames)
+
+    def __call__(self, z: torch.Tensor) -> torch.Tensor:
+        n, t, v, c = z.shape
+        flat = z.permute(0, 2, 3, 1).reshape(n * v * c, 1, t)
+        smooth = torch.nn.functional.conv1d(flat, self.kernel, padding=self.radius)
+        out = (smooth + self.EPS * flat) * self.inv_mass
+        return out.view(n, v, c, t).permute(0, 3, 1, 2)
+
+
+def temporal_smoother(frames: int, sigma: float, dtype: torch.dtype, device: torch.device
+                      ) -> TemporalSmoother | None:
+    """S for clips of ``frames`` frames (see :class:`TemporalSmoother`); None when ``sigma`` is 0."""
+    return TemporalSmoother(frames, sigma, dtype, device) if sigma > 0 and frames > 1 else None
+
+
+def displacement(z: torch.Tensor, smoother: TemporalSmoother | None, rep: torch.Tensor | None
+                 ) -> torch.Tensor:
+    """q̂ − q from Adam's variable ``z`` (N, T, V, 3): smoothed along time by S when there is one,
+    and each tied joint copying its coincident group's representative (``rep``)."""
+    d = z if smoother is None else smoother(z)
+    return d if rep is None else d[:, :, rep]
 
 
 def smart_objective(logits: torch.Tensor, q: torch.Tensor, q_hat: torch.Tensor, labels: torch.Tensor,
@@ -136,17 +182,18 @@ class SmartAttack(Attack):
                 host = {"prob": p0_all.cpu().numpy().copy(), "success": np.zeros(n, bool),
                         "adv": q_all.cpu().numpy().copy() if with_motion else None}
             rep = None if rep_np is None else torch.as_tensor(rep_np, device=dev)
-            offset_all = None if rep is None else q_all - q_all[:, :, rep]
+            smoother = temporal_smoother(q_all.shape[1], cfg.smoothing, q_all.dtype, dev)
             idx = torch.arange(n, device=dev)  # motions in the computed batch
             live = torch.ones(n, dtype=torch.bool, device=dev)  # … of which still being optimised
-            adv = q_all.clone().requires_grad_(True)
+            # Adam's variable is the displacement z, q̂ = q + S·z (S = I unless smoothing): the
+            # same steps as Adam on q̂ itself (Adam is shift-invariant), and q̂₀ = q
+            adv = torch.zeros_like(q_all).requires_grad_(True)
             opt = _adam(adv, cfg)
-            q, y, t, q_len, ref, offset = q_all, y_all, t_all, q_len_all, ref_all, offset_all
+            q, y, t, q_len, ref = q_all, y_all, t_all, q_len_all, ref_all
             last = None  # (x, prob, goal, it) of the last evaluated iterate, written out at the end
             try:
                 for it in range(iters + 1):
-                    # tied joints copy their group's move
-                    x = adv if rep is None else adv[:, :, rep] + offset
+                    x = q + displacement(adv, smoother, rep)
                     logits = model(x)
                     t_arg = t if cfg.strategy == "sa" else None
                     terms = smart_objective(logits, q, x, y, bones, cfg, t_arg, q_len, ops, ref)
@@ -200,7 +247,6 @@ class SmartAttack(Attack):
                         idx, q, y, t, live = idx[keep], q[keep], y[keep], t[keep], live[keep]
                         q_len = None if q_len is None else q_len[keep]
                         ref = None if ref is None else ref[keep]
-                        offset = None if offset is None else offset[keep]
                     for group in opt.param_groups:
                         group["lr"] = cfg.learning_rate(it)
                     opt.step()
@@ -291,9 +337,9 @@ def _adam(param: torch.Tensor, cfg: AttackConfig) -> torch.optim.Adam:
     """torch.optim.Adam on the motion, fused into one kernel where this torch supports it (measured:
     the unfused update is ~10 element-wise passes, a large share of an iteration on a small model)."""
     try:
-        return torch.optim.Adam([param], lr=cfg.lr, eps=cfg.adam_eps, fused=True)
+        return torch.optim.Adam([param], lr=cfg.lr, betas=(0.9, cfg.adam_beta2), eps=cfg.adam_eps, fused=True)
     except (RuntimeError, ValueError):
-        return torch.optim.Adam([param], lr=cfg.lr, eps=cfg.adam_eps)
+        return torch.optim.Adam([param], lr=cfg.lr, betas=(0.9, cfg.adam_beta2), eps=cfg.adam_eps)
 
 
 def _shrink(adv: torch.Tensor, opt: torch.optim.Adam, keep: torch.Tensor):
