@@ -623,6 +623,9 @@ def test_presets_select_the_attack_settings() -> None:
     args, _ = build_config(["--dataset", "demo", "--models", "mlp", "--smoothing", "0"])
     cfg = args.attack_config()
     assert cfg.smoothing == 0.0 and cfg.adam_beta2 == AttackConfig().adam_beta2
+    args, _ = build_config(["--dataset", "demo", "--models", "mlp", "--smoothing", "0",
+                            "--adam-beta2", "0.999"])
+    assert args.attack_config() == AttackConfig(smoothing=0.0, adam_beta2=0.999)
 
 
 def test_runner_and_merge_share_the_plan_without_a_cycle() -> None:

@@ -86,6 +86,8 @@ def _parser() -> argparse.ArgumentParser:
                     help=f"stop a motion at its first success (default {d.stop_on_success})")
     ap.add_argument("--smoothing", type=float, default=S,
                     help=f"σ in frames of the temporal preconditioner, 0: none (default {d.smoothing})")
+    ap.add_argument("--adam-beta2", type=float, default=S,
+                    help=f"Adam's β₂ (default {d.adam_beta2}; 0.999 under the paper preset)")
     ap.add_argument("--device", default=S, help="cpu | cuda | cuda:N | auto (default cpu)")
     ap.add_argument("--batch-size", type=_pos_int, default=S, help="motions attacked at once (default 32)")
     ap.add_argument("--limit", type=_pos_int, default=S,

@@ -69,7 +69,7 @@ _KINDS: dict[str, str] = {
     "ensemble": "bool", "strategies": "strs", "preset": "str?", "top_n": "int?", "w": "float?",
     "alpha": "float?", "betas": "floats?", "lr": "float?", "iterations": "int?", "perceptual": "str?",
     "classification_loss": "str?", "confidence": "float?", "stop_on_success": "bool?", "smoothing": "float?",
-    "sa_target": "int?",
+    "adam_beta2": "float?", "sa_target": "int?",
     "device": "str", "batch_size": "int", "limit": "int?", "split": "str?", "val_subjects": "strs",
     "seed": "int", "seeds": "int", "compare": "bool", "compare_strategy": "str?", "iaa_calibration": "int?",
     "iaa_bisections": "int", "iaa_step": "float?", "threads": "int?", "out": "str",
@@ -78,7 +78,7 @@ _WORDS = {"str": "a string", "strs": "a string or a list of strings", "bool": "t
           "int": "an integer", "float": "a number", "floats": "a list of numbers"}
 #: the attack settings a run may override; the rest come from the preset (engine.attack.PRESETS)
 ATTACK_FIELDS = ("top_n", "w", "alpha", "betas", "lr", "iterations", "perceptual", "classification_loss",
-                 "confidence", "stop_on_success", "smoothing")
+                 "confidence", "stop_on_success", "smoothing", "adam_beta2")
 #: above this learning rate (metres per Adam step) the perceptual loss cannot hold the perturbation
 LR_WARNING = 0.05
 
@@ -180,8 +180,8 @@ class BatchConfig:
     preset: ``'natural'`` or ``'paper'`` (``engine.attack.PRESETS``); None: ``AttackConfig()``'s
         defaults (the natural preset).
     top_n, w, alpha, betas, lr, iterations, perceptual, classification_loss, confidence,
-        stop_on_success, smoothing: override the preset's :class:`engine.attack.AttackConfig` settings (None:
-        the preset's value).
+        stop_on_success, smoothing, adam_beta2: override the preset's
+        :class:`engine.attack.AttackConfig` settings (None: the preset's value).
     device: ``'cpu'``, ``'cuda'`` (under torchrun: ``cuda:LOCAL_RANK``), ``'cuda:1'``, ``'auto'``.
     batch_size: motions attacked at once; limit: at most this many motions of the split (a seeded
         random choice, kept in dataset order); split: ``'val'`` (the demo's held-out subjects, or
@@ -217,6 +217,7 @@ class BatchConfig:
     confidence: float | None = None
     stop_on_success: bool | None = None
     smoothing: float | None = None
+    adam_beta2: float | None = None
     sa_target: int | None = None
     device: str = "cpu"
     batch_size: int = 32
