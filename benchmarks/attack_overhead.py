@@ -81,8 +81,10 @@ def main() -> None:
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--models", nargs="+", default=["mlp", "stgcn"])
     ap.add_argument("--batches", nargs="+", type=int, default=[1, 8, 32])
-    ap.add_argument("--iters", type=int, default=10)
+    ap.add_argument("--iters", type=int, default=50)
+    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (1: the least noisy)")
     args = ap.parse_args()
+    torch.set_num_threads(args.threads)
     print(f"device {args.device}, torch {torch.__version__}, threads {torch.get_num_threads()}")
     print(f"{'model':8} {'batch':>5} {'fwd+bwd ms':>11} {'iter ms':>9} {'ratio':>6} {'motions/s':>10} "
           f"{'Adam step ms':>13}")

@@ -206,6 +206,19 @@ def test_smoothed_steps_follow_adam_on_the_displacement():
     ones = torch.ones(1, 30, 2, 3, dtype=torch.float64)  # a constant displacement passes unchanged
     torch.testing.assert_close(temporal_smoother(30, 2.0, torch.float64, torch.device("cpu"))(ones), ones)
     assert temporal_smoother(30, 0.0, torch.float64, torch.device("cpu")) is None
+    # long takes: a banded convolution instead of the dense matrix, the same S
+    from engine.attack.smart import TemporalSmoother
+
+    z = torch.randn(2, 40, 3, 3, dtype=torch.float64)
+    dense = TemporalSmoother(40, 2.0, torch.float64, torch.device("cpu"))
+    monkey = TemporalSmoother.DENSE_FRAMES
+    try:
+        TemporalSmoother.DENSE_FRAMES = 10
+        banded = TemporalSmoother(40, 2.0, torch.float64, torch.device("cpu"))
+    finally:
+        TemporalSmoother.DENSE_FRAMES = monkey
+    assert dense.matrix is not None and banded.matrix is None
+    torch.testing.assert_close(banded(z), dense(z))
 
 
 # -- batching, stopping, cancelling -------------------------------------------------------------------
