@@ -84,15 +84,20 @@ def dynamics_losses(q: torch.Tensor, q_hat: torch.Tensor, max_order: int = 4,
     rows = (q_hat - q).reshape(n, t, -1).transpose(1, 2)  # (N, K, T): coordinate trajectories
     weighted = (torch.matmul(rows, m) * rows).sum(dim=(1, 2))
     with torch.no_grad():  # the report: repeated differences, O(N·K·T) per order (no T×T products)
-        d = rows.detach()
-        per_order = q_hat.new_zeros(n, max_order + 1)
+        d, sums = rows, []
         for order in range(max_order + 1):
             if order:
                 d = d[..., 1:] - d[..., :-1]
-            if d.shape[-1] == 0:
-                break
-            per_order[:, order] = d.square().sum(dim=(1, 2)) / d.shape[-1]
+            sums.append(d.square().sum(dim=(1, 2)) if d.shape[-1] else rows.new_zeros(n))
+        per_order = torch.stack(sums, 1) * _inverse_counts(t, max_order, q_hat.dtype, str(q_hat.device))
     return weighted, per_order
+
+
+@functools.lru_cache(maxsize=64)
+def _inverse_counts(frames: int, max_order: int, dtype: torch.dtype, device: str) -> torch.Tensor:
+    """``1/(T−n)`` for n = 0…max_order (0 where the clip is too short for the order)."""
+    return torch.tensor([1.0 / (frames - k) if frames > k else 0.0 for k in range(max_order + 1)],
+                        dtype=dtype, device=device)
 
 
 def bone_operator(bones: torch.Tensor, joints: int, dtype=torch.float32, device=None) -> torch.Tensor:

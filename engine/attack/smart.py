@@ -216,12 +216,13 @@ class SmartAttack(Attack):
                         goal = L.goal_reached(logits, y, cfg.strategy, targets=t_arg, top_n=cfg.top_n)
                         gnorm = L.logit_gradient_norm(logits, y, cfg.strategy, targets=t_arg,
                                                       kind=cfg.classification_loss, reference=ref)
-                        values = torch.stack([terms[k].detach() for k in TERMS] + [gnorm])
-                        lp = terms["Lp"].detach()
+                        # under no_grad: no detach() needed (nothing here is recorded for backward)
+                        values = torch.stack([terms[k] for k in TERMS] + [gnorm])
+                        lp = terms["Lp"]
                         if masking:  # some motions in the batch may have stopped: write the live ones
                             hist[it, :, idx] = torch.where(live, values, values.new_tensor(float("nan")))
                             live4 = live[:, None, None, None]
-                            out["adv"][idx] = torch.where(live4, x.detach(), out["adv"][idx])
+                            out["adv"][idx] = torch.where(live4, x, out["adv"][idx])
                             out["prob"][idx] = torch.where(live[:, None], prob, out["prob"][idx])
                             out["success"][idx] = torch.where(live, goal, out["success"][idx])
                             out["iterations"][idx] = torch.where(live, it, out["iterations"][idx])
@@ -238,7 +239,7 @@ class SmartAttack(Attack):
                         if best:
                             better = goal & (lp < out["best_lp"])
                             out["best_lp"] = torch.where(better, lp, out["best_lp"])
-                            out["best"] = torch.where(better[:, None, None, None], x.detach(), out["best"])
+                            out["best"] = torch.where(better[:, None, None, None], x, out["best"])
                             out["best_prob"] = torch.where(better[:, None], prob, out["best_prob"])
                         out["last_it"] = it
                     if report:
