@@ -36,7 +36,7 @@ from PySide6.QtOpenGLWidgets import QOpenGLWidget
 
 from widgets._gl import Lines, Points
 from widgets._throttle import FRAME_MS, FrameThrottle
-from widgets.colormap import heat_colormap, heat_rgba
+from widgets.colormap import HEAT_COLORS, HEAT_STOPS, heat_rgba
 
 __all__ = [
     "ADVERSARIAL_COLOR",
@@ -200,42 +200,136 @@ class SkeletonItem(gl.GLGraphicsItem.GLGraphicsItem):
         self.trail.show()
 
 
-class _OverlayText(gl.GLGraphicsItem.GLGraphicsItem):
-    """Text lines with colour swatches, painted in pixels at the top left (part of the framebuffer)."""
+class _PixelOverlay(gl.GLGraphicsItem.GLGraphicsItem):
+    """A raster image painted in pixels at ``origin`` over the 3D scene (so part of the framebuffer and of
+    every export). Subclasses draw the image when their content changes; a frame is one ``drawImage``.
+    (Measured under software GL: text and gradients painted through the GL paint engine on every frame —
+    pyqtgraph's GLGradientLegendItem — cost up to 48 ms in a frame, the longest stall of the window.)"""
+
+    TEXT = QtGui.QColor(235, 235, 235)
+
+    def __init__(self):
+        super().__init__()
+        self.origin = (0, 0)
+        self.font = QtGui.QFont()
+        self.font.setPixelSize(13)
+        self._image: QtGui.QImage | None = None
+
+    def _canvas(self, width: int, height: int) -> QtGui.QImage:
+        """A transparent image of ``width`` × ``height`` logical pixels at the view's pixel ratio."""
+        view = self.view()
+        dpr = view.devicePixelRatioF() if view is not None else 1.0
+        image = QtGui.QImage(max(1, math.ceil(width * dpr)), max(1, math.ceil(height * dpr)),
+                             QtGui.QImage.Format.Format_ARGB32_Premultiplied)
+        image.setDevicePixelRatio(dpr)
+        image.fill(Qt.GlobalColor.transparent)
+        return image
+
+    def _painter(self, image: QtGui.QImage) -> QtGui.QPainter:
+        painter = QtGui.QPainter(image)
+        painter.setRenderHint(QtGui.QPainter.RenderHint.TextAntialiasing)
+        painter.setFont(self.font)
+        return painter
+
+    def _render(self) -> QtGui.QImage | None:
+        """The overlay's image now (None: nothing to show)."""
+        raise NotImplementedError
+
+    def redraw(self) -> None:
+        """Draw the image again (the content changed) and ask the view for a frame."""
+        self._image = self._render()
+        self.update()
+
+    def paint(self):
+        view = self.view()
+        if self._image is not None and self._image.devicePixelRatio() != view.devicePixelRatioF():
+            self._image = self._render()  # drawn before the view knew its screen
+        if self._image is None:
+            return
+        painter = QtGui.QPainter(view)
+        try:
+            painter.drawImage(QtCore.QPointF(*self.origin), self._image)
+        finally:
+            painter.end()
+
+
+class _OverlayText(_PixelOverlay):
+    """Text lines with colour swatches at the top left."""
 
     def __init__(self):
         super().__init__()
         self.lines: list[tuple[str, QtGui.QColor | None]] = []
         self.origin = (10, 8)
         self.line_height = 17
-        self.font = QtGui.QFont()
-        self.font.setPixelSize(13)
 
     def set_lines(self, lines) -> None:
         self.lines = list(lines)
-        self.update()
+        self.redraw()
 
-    def height(self) -> int:
-        return self.origin[1] + self.line_height * len(self.lines)
-
-    def paint(self):
+    def _render(self) -> QtGui.QImage | None:
         if not self.lines:
-            return
-        painter = QtGui.QPainter(self.view())
+            return None
+        metrics = QtGui.QFontMetrics(self.font)
+        width = max(metrics.horizontalAdvance(t) + (17 if c is not None else 0) for t, c in self.lines) + 4
+        image = self._canvas(width, self.line_height * len(self.lines) + 4)
+        painter = self._painter(image)
         try:
-            painter.setRenderHint(QtGui.QPainter.RenderHint.TextAntialiasing)
-            painter.setFont(self.font)
-            x0, y = self.origin
+            y = 0
             for text, color in self.lines:
-                x = x0
+                x = 0
                 if color is not None:
                     painter.fillRect(QtCore.QRectF(x, y + 3, 11, 11), color)
                     x += 17
-                painter.setPen(QtGui.QColor(235, 235, 235))
+                painter.setPen(self.TEXT)
                 painter.drawText(QtCore.QPointF(x, y + 13), text)
                 y += self.line_height
         finally:
             painter.end()
+        return image
+
+    def height(self) -> int:
+        return self.origin[1] + self.line_height * len(self.lines)
+
+
+class _ColourBar(_PixelOverlay):
+    """The heat colour bar: ``size`` (w, h) pixels, 0 at the bottom and 1 at the top, ``labels``
+    {text: position in 0..1} to its right; ``setData(pos=…, labels=…)`` as pyqtgraph's legend item."""
+
+    MARGIN = 8  # room for the half line of text above the top label and below the bottom one
+
+    def __init__(self, size=(12, 110), pos=(12, 60), labels=None):
+        super().__init__()
+        self.size = (int(size[0]), int(size[1]))
+        self.labels: dict[str, float] = dict(labels or {})
+        self.origin = (pos[0], pos[1] - self.MARGIN)
+        self._image = self._render()
+
+    def setData(self, pos=None, labels=None) -> None:  # noqa: N802 - the pyqtgraph item's name
+        if pos is not None:
+            self.origin = (pos[0], pos[1] - self.MARGIN)
+        if labels is not None and dict(labels) != self.labels:
+            self.labels = dict(labels)
+            self._image = self._render()
+        self.update()
+
+    def _render(self) -> QtGui.QImage:
+        w, h, m = self.size[0], self.size[1], self.MARGIN
+        metrics = QtGui.QFontMetrics(self.font)
+        text_w = max((metrics.horizontalAdvance(t) for t in self.labels), default=0)
+        image = self._canvas(w + 6 + text_w + 2, h + 2 * m)
+        painter = self._painter(image)
+        try:
+            grad = QtGui.QLinearGradient(0, m + h, 0, m)  # bottom (0) to top (1)
+            for stop, rgba in zip(HEAT_STOPS, HEAT_COLORS, strict=True):
+                grad.setColorAt(float(stop), QtGui.QColor.fromRgbF(*(float(c) for c in rgba)))
+            painter.fillRect(QtCore.QRectF(0, m, w, h), QtGui.QBrush(grad))
+            painter.setPen(self.TEXT)
+            for text, v in self.labels.items():
+                y = m + (1.0 - float(v)) * h
+                painter.drawText(QtCore.QPointF(w + 6, y + metrics.ascent() / 2 - 1), text)
+        finally:
+            painter.end()
+        return image
 
 
 class _GLView(gl.GLViewWidget):
@@ -415,8 +509,7 @@ class SkeletonView(QtWidgets.QWidget):
         self._labels = _OverlayText()
         self._labels.setDepthValue(10)
         self.gl_view.addItem(self._labels)
-        self._legend = gl.GLGradientLegendItem(pos=(12, 60), size=(12, 110), gradient=heat_colormap(),
-                                               labels={"0": 0.0})
+        self._legend = _ColourBar(pos=(12, 60), size=(12, 110), labels={"0": 0.0})
         self._legend.setDepthValue(10)
         self._legend.hide()
         self._legend_top = ""
