@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
+from widgets._axes import cache_axes
 from widgets.colormap import heat_rgba, to_rgba255
 
 __all__ = ["DisplacementChart"]
@@ -26,6 +27,7 @@ class DisplacementChart(pg.PlotWidget):
         self.plotItem.setMouseEnabled(x=False, y=False)
         self.plotItem.hideButtons()
         self.plotItem.showGrid(x=True, alpha=0.2)
+        cache_axes(self)
         self.values = np.zeros(0, dtype=np.float64)
         self.joint_names: list[str] = []
         self.unit = "mm"

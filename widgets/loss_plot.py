@@ -24,6 +24,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 from PySide6.QtCore import Signal
 
+from widgets._axes import cache_axes
 from widgets._throttle import FrameThrottle
 
 __all__ = ["DEFAULT_TERMS", "LossPlot"]
@@ -74,6 +75,7 @@ class LossPlot(pg.PlotWidget):
         self.plotItem.setLabel("bottom", "iteration")
         self.plotItem.setLabel("left", "loss")
         self.plotItem.showGrid(x=True, y=True, alpha=0.2)
+        cache_axes(self)
         # The legend lives in a column of the plot's layout right of the view box (row 2 = the view box
         # row): a spacer reserves the legend's width and the legend is anchored to the spacer's top left.
         # (A plain QGraphicsWidget: no Python overrides that Qt could call while the plot is torn down.)

@@ -16,6 +16,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui
 
+from widgets._axes import cache_axes
 from widgets._throttle import FRAME_MS, FrameThrottle
 
 __all__ = ["CLEAN_COLOR", "OTHER_COLOR", "TARGET_COLOR", "ProbabilityBars"]
@@ -63,6 +64,7 @@ class ProbabilityBars(pg.PlotWidget):
         self.plotItem.setXRange(0.0, 1.0, padding=0.0)
         self.plotItem.setLabel("bottom", "probability")
         self.plotItem.showGrid(x=True, alpha=0.2)
+        cache_axes(self)
         self.plotItem.setTitle(
             f'<span style="color:rgb{CLEAN_COLOR}">■ clean</span>&nbsp;&nbsp;'
             f'<span style="color:rgb{TARGET_COLOR}">■ target</span>',
