@@ -80,17 +80,15 @@ class TemporalSmoother:
 
     def __init__(self, frames: int, sigma: float, dtype: torch.dtype, device: torch.device):
         radius = max(1, min(int(math.ceil(4 * sigma)), frames - 1))
-        t = torch.arange(-radius, radius + 1, dtype=torch.float64)
-        kernel = torch.exp(-(t ** 2) / (2.0 * sigma ** 2))
+        gauss = lambda lag: torch.exp(-(lag ** 2) / (2.0 * sigma ** 2)) * (lag.abs() <= radius)  # noqa: E731
         self.radius = radius
         if frames <= self.DENSE_FRAMES:
             f = torch.arange(frames, dtype=torch.float64)
-            lag = f[:, None] - f[None, :]
-            k = torch.exp(-(lag ** 2) / (2.0 * sigma ** 2)) * (lag.abs() <= radius)
-            k = k + self.EPS * torch.eye(frames, dtype=torch.float64)
+            k = gauss(f[:, None] - f[None, :]) + self.EPS * torch.eye(frames, dtype=torch.float64)
             self.matrix = (k / k.sum(1, keepdim=True)).to(device=device, dtype=dtype)
         else:
             self.matrix = None
+            kernel = gauss(torch.arange(-radius, radius + 1, dtype=torch.float64))
             self.kernel = kernel.to(device=device, dtype=dtype).view(1, 1, -1)
             mass = torch.nn.functional.conv1d(torch.ones(1, 1, frames, dtype=torch.float64),
                                               kernel.view(1, 1, -1), padding=radius) + self.EPS
@@ -349,8 +347,9 @@ class SmartAttack(Attack):
 
 
 def _adam(param: torch.Tensor, cfg: AttackConfig) -> torch.optim.Adam:
-    """torch.optim.Adam on the motion, fused into one kernel where this torch supports it (measured:
-    the unfused update is ~10 element-wise passes, a large share of an iteration on a small model)."""
+    """torch.optim.Adam on the displacement z (β₂ of the config), fused into one kernel where this torch
+    supports it (measured: the unfused update is ~10 element-wise passes, a large share of an iteration
+    on a small model)."""
     try:
         return torch.optim.Adam([param], lr=cfg.lr, betas=(0.9, cfg.adam_beta2), eps=cfg.adam_eps, fused=True)
     except (RuntimeError, ValueError):
