@@ -36,7 +36,7 @@ from PySide6.QtOpenGLWidgets import QOpenGLWidget
 
 from widgets._gl import Lines, Points
 from widgets._throttle import FRAME_MS, FrameThrottle
-from widgets.colormap import HEAT_COLORS, HEAT_STOPS, heat_rgba
+from widgets.colormap import heat_colormap, heat_rgba
 
 __all__ = [
     "ADVERSARIAL_COLOR",
@@ -302,6 +302,7 @@ class _ColourBar(_PixelOverlay):
         self.size = (int(size[0]), int(size[1]))
         self.labels: dict[str, float] = dict(labels or {})
         self.origin = (pos[0], pos[1] - self.MARGIN)
+        self._gradient: QtGui.QLinearGradient | None = None
         self._image = self._render()
 
     def setData(self, pos=None, labels=None) -> None:  # noqa: N802 - the pyqtgraph item's name
@@ -319,9 +320,9 @@ class _ColourBar(_PixelOverlay):
         image = self._canvas(w + 6 + text_w + 2, h + 2 * m)
         painter = self._painter(image)
         try:
-            grad = QtGui.QLinearGradient(0, m + h, 0, m)  # bottom (0) to top (1)
-            for stop, rgba in zip(HEAT_STOPS, HEAT_COLORS, strict=True):
-                grad.setColorAt(float(stop), QtGui.QColor.fromRgbF(*(float(c) for c in rgba)))
+            grad = self._gradient if self._gradient is not None else heat_colormap().getGradient(
+                QtCore.QPointF(0, m + h), QtCore.QPointF(0, m))  # bottom (0) to top (1)
+            self._gradient = grad
             painter.fillRect(QtCore.QRectF(0, m, w, h), QtGui.QBrush(grad))
             painter.setPen(self.TEXT)
             for text, v in self.labels.items():
