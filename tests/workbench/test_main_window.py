@@ -52,7 +52,7 @@ def test_panel_starts_from_the_attack_config_defaults(make_main_window):
     dock = win.attack_dock
     assert dock.preset() == "natural" and dock.config() == AttackConfig()
     assert dock.panel.params()["w"] == pytest.approx(AttackConfig().w)
-    for key in ("lr_schedule", "select", "tie_coincident", "confidence"):  # the engine's extra fields shown
+    for key in ("lr_schedule", "select", "tie_coincident", "confidence", "smoothing", "adam_beta2"):
         assert dock.panel.params()[key] == getattr(AttackConfig(), key)
     dock.set_preset("paper")
     assert dock.config() == PRESETS["paper"]() == AttackConfig.paper()
