@@ -179,13 +179,14 @@ class AttackConfig(CommonConfig):
         thorax and neck, wrist and thumb on ``hdm05_25``) move together: one joint of each group is
         optimised and the others keep their offset to it, so the adversarial motion stays a valid
         skeleton (natural). False: every joint is free (the paper).
-    smoothing: σ in frames of a temporal preconditioner (natural: 3, i.e. 0.1 s at 30 fps; 0: none,
-        the paper). Adam's variable is the displacement z with q̂ = q + S·z, S a row-normalised
-        Gaussian along time (positive definite, so invertible: the objective and its stationary
-        points are unchanged — only the path to them). Adam's per-coordinate, sign-like steps put
-        white noise into every frame, and the models whose input is built from frame differences or
-        sampled frames (2s-AGCN, DGNN, MS-G3D, SGN) have temporally rough input gradients: without S
-        their adversarial motions carry high-frequency jitter that Lp removes only slowly.
+    smoothing: σ in frames of a temporal preconditioner (natural: 3, i.e. 0.1 s at 30 fps — scale it
+        with the frame rate, 12 for the same 0.1 s at 120 fps; 0: none, the paper). Adam's variable is
+        the displacement z with q̂ = q + S·z, S a row-normalised Gaussian along time lifted by 0.01·I
+        (positive definite, so invertible: the objective and its stationary points are unchanged —
+        only the path to them; see ``smart.TemporalSmoother``). Adam's per-coordinate, sign-like steps
+        put white noise into every frame, and the models whose input is built from frame differences
+        or sampled frames (2s-AGCN, DGNN, MS-G3D, SGN) have temporally rough input gradients: without
+        S their adversarial motions carry high-frequency jitter that Lp removes only slowly.
     adam_beta2: Adam's β₂ (natural: 0.9; torch's and the paper's default 0.999). With 0.999 the
         second-moment estimate remembers the large classification gradients of the first iterations
         for ~1000 steps, so once the goal holds Adam's steps on Lp alone are tiny and Lp (bone lengths
