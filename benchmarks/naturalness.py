@@ -10,8 +10,9 @@ iterations, time per attacked motion, mean displacement, the perturbation's own 
 acceleration against the clean motions' (their ratio: the mean over the successful motions of each
 divided, and the median of the per-motion ratios), the relative bone-length deviation, the largest
 gap between joints that coincide by construction, and the share of the perturbation's power above
-5 Hz. Metrics are over the successful motions (``engine.metrics``). CPU, one torch thread unless
-``--threads``; times are wall-clock on a possibly shared machine: compare within one run.
+5 Hz. Metrics are over the successful motions (``engine.metrics``). CPU (``--device cuda``: the GPU),
+one torch thread unless ``--threads``; times are wall-clock on a possibly shared machine: compare
+within one run.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=32, help="correctly classified windows per model")
     ap.add_argument("--strategy", default="ab", choices=["ab", "abn", "sa"])
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (the attack's device)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="change one field of the natural preset (an ablation), e.g. smoothing=0")
     args = ap.parse_args()
@@ -51,7 +53,8 @@ def main() -> None:
     x_all = torch.from_numpy(val.motions.astype(np.float32))
     y_all = torch.from_numpy(val.labels.astype(np.int64))
     print(f"HDM05 demo, held-out actor(s) {sorted(set(val.subjects))}, {len(val)} windows; "
-          f"torch {torch.__version__}, {args.threads} thread(s), strategy {args.strategy}\n")
+          f"torch {torch.__version__}, {args.threads} thread(s), device {args.device}, "
+          f"strategy {args.strategy}\n")
     print("| model | preset | n | success | iterations | s / motion | displacement mm | "
           "pert. acc. m/s² | clean acc. m/s² | acc. ratio (means / median) | bone dev. % | "
           "coincident gap mm | > 5 Hz % |")
@@ -66,11 +69,14 @@ def main() -> None:
         targets = (y + torch.randint(1, meta.num_classes, y.shape, generator=g)) % meta.num_classes
         times = {}
         for preset in args.presets:
-            cfg = PRESETS[preset]().replace(strategy=args.strategy)
+            cfg = PRESETS[preset]().replace(strategy=args.strategy, device=args.device)
             label = preset
             if preset == "natural" and changes:
                 cfg = cfg.replace(**changes)
                 label = "natural, " + ", ".join(f"{k}={v}" for k, v in changes.items())
+            if args.device.startswith("cuda"):
+                attack(model, x[:2], y[:2], config=cfg.replace(iterations=3))  # CUDA's start-up, untimed
+                torch.cuda.synchronize()
             t0 = time.perf_counter()
             res = attack(model, x, y, config=cfg, targets=targets if args.strategy == "sa" else None)
             times[preset] = (time.perf_counter() - t0) / len(x)

@@ -96,6 +96,97 @@ def test_rigid_motion_has_zero_bone_loss_but_nonzero_dynamics_loss():
     assert (losses.dynamics_losses(q, qh, 0)[0] > 1e-3).all()
 
 
+@pytest.mark.parametrize("layout", [NTU, HDM], ids=lambda lay: lay.name)
+@pytest.mark.parametrize("n, t", [(3, 20), (2, 140)], ids=["gram-report", "differences-report"])
+def test_perceptual_terms_equal_the_plain_losses_values_and_gradient(layout, n, t):
+    """The attack's one-node Lp (gradient in closed form) equals Eq. 3-5 through autograd; both ways of
+    the per-order report (a float64 Gram product for short clips, differences for long ones) agree."""
+    from engine.attack.smart import tree_bones as bones_of
+
+    torch.manual_seed(0)
+    q = _motions(n, t, layout, dtype=torch.float64)
+    qh = (q + 0.02 * torch.randn_like(q)).requires_grad_(True)
+    bones = torch.as_tensor(bones_of(layout))
+    betas, alpha = (0.5, 0.1, 0.2, 0.15, 0.05), 0.3
+    cpu = torch.device("cpu")
+    plan = losses.perceptual_plan(t, alpha, betas, bones, layout.num_joints, torch.float64, cpu)
+    assert (plan.report is not None) == (t == 20)
+    weighted, per_order = losses.dynamics_losses(q, qh, 4, betas)
+    bl = losses.bone_length_loss(q, qh, bones)
+    want = alpha * weighted + (1 - alpha) * bl
+    lp, parts = losses.perceptual_loss(qh, q, None, plan)
+    torch.testing.assert_close(lp, want, rtol=1e-12, atol=1e-15)
+    torch.testing.assert_close(parts, torch.cat([weighted[:, None], per_order, bl[:, None]], 1).detach(),
+                               rtol=1e-10, atol=1e-15)
+    assert not parts.requires_grad
+    scale = torch.arange(1.0, n + 1, dtype=torch.float64)
+    (g_fast,) = torch.autograd.grad((lp * scale).sum(), qh)
+    (g_ref,) = torch.autograd.grad((want * scale).sum(), qh, retain_graph=True)
+    torch.testing.assert_close(g_fast, g_ref, rtol=1e-10, atol=1e-14)
+    _, _, g_direct = losses.perceptual_terms(qh.detach(), q, None, plan, grad_scale=0.25)
+    (g_sum,) = torch.autograd.grad(want.sum(), qh)
+    torch.testing.assert_close(g_direct, 0.25 * g_sum, rtol=1e-10, atol=1e-14)
+    small = qh.detach()[:1, :6].clone().requires_grad_(True)
+    plan6 = losses.perceptual_plan(6, alpha, betas, bones, layout.num_joints, torch.float64, cpu)
+    assert torch.autograd.gradcheck(lambda x: losses.perceptual_loss(x, q[:1, :6], None, plan6)[0], (small,))
+
+
+def test_gram_report_keeps_the_high_orders_of_a_smooth_float32_displacement():
+    """A smooth displacement's snap is ~1e-8 of its position term: summed in float32 the Gram matrix would
+    cancel it away; the report's float64 product gives every order of the float32 motions to 1e-5."""
+    t = torch.arange(60, dtype=torch.float64)
+    amplitude = torch.linspace(0.01, 0.02, 75, dtype=torch.float64).view(1, 1, 25, 3)
+    wave = torch.sin(2 * math.pi * t / 60)[None, :, None, None] * amplitude
+    q = _motions(1, 60, NTU).float()
+    qh = (q.double() + wave).float()
+    want = losses.dynamics_losses(q.double(), qh.double(), 4)[1]  # exact differences of the float32 motions
+    bones = torch.as_tensor(tree_bones(NTU))
+    plan = losses.perceptual_plan(60, 0.3, (1, 0, 0, 0, 0), bones, 25, torch.float32, torch.device("cpu"))
+    got = losses.perceptual_terms(qh, q, None, plan)[1][:, 1:6]
+    assert want[0, 4] < 1e-6 * want[0, 0]
+    torch.testing.assert_close(got.double(), want, rtol=1e-5, atol=0.0)
+
+
+def test_adam_equals_torch_optim_adam_step_by_step():
+    from engine.attack.adam import Adam
+
+    g = torch.Generator().manual_seed(0)
+    p_ref = torch.randn(3, 7, 5, generator=g, requires_grad=True)
+    p = p_ref.detach().clone()
+    ref = torch.optim.Adam([p_ref], lr=0.01, betas=(0.9, 0.95), eps=1e-6)
+    mine = Adam(p, (0.9, 0.95), 1e-6)
+    for step in range(25):
+        grad = torch.randn(3, 7, 5, generator=g) * (10.0 if step % 7 == 0 else 0.1)
+        p_ref.grad = grad.clone()
+        ref.step()
+        mine.step(p, grad, 0.01)
+        torch.testing.assert_close(p, p_ref.detach(), rtol=1e-6, atol=1e-7)
+    mine.keep(torch.tensor([True, False, True]))
+    assert mine.exp_avg.shape == (2, 7, 5)
+    torch.testing.assert_close(mine.exp_avg_sq, ref.state[p_ref]["exp_avg_sq"][[0, 2]])
+
+
+@pytest.mark.parametrize("strategy", ["ab", "abn", "sa"])
+def test_margin_loss_gradient_is_the_max_subgradient(strategy):
+    """The margin Lc picks its rival class without gradient: the same values and gradient as writing the
+    max / top-k through autograd."""
+    torch.manual_seed(3)
+    logits = torch.randn(6, 9, dtype=torch.float64, requires_grad=True)
+    y = torch.tensor([0, 1, 2, 3, 4, 5])
+    t = torch.tensor([8, 7, 6, 5, 3, 2])
+    got = losses.classification_loss(logits, y, strategy, targets=t, top_n=3, kind="margin", confidence=0.5)
+    own = t if strategy == "sa" else y
+    others = logits.scatter(1, own[:, None], float("-inf"))
+    k = 3 if strategy == "abn" else 1
+    rival = others.topk(k, 1).values[:, k - 1]
+    z = logits.gather(1, own[:, None])[:, 0]
+    want = (rival - z if strategy == "sa" else z - rival).clamp_min(-0.5)
+    torch.testing.assert_close(got, want)
+    w = torch.arange(1.0, 7.0, dtype=torch.float64)
+    torch.testing.assert_close(torch.autograd.grad((got * w).sum(), logits)[0],
+                               torch.autograd.grad((want * w).sum(), logits)[0])
+
+
 def test_classification_losses_and_goals():
     logits = torch.tensor([[3.0, 1.0, 0.5, 0.0], [0.0, 2.0, 1.9, -1.0]])
     y = torch.tensor([0, 1])
@@ -413,6 +504,40 @@ def test_runs_on_cuda():
     assert res.adversarial.device.type == "cpu"
     ref = attack(model, q, y, NTU, AttackConfig(iterations=30, device="cpu"))
     assert res.success.tolist() == ref.success.tolist()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+@pytest.mark.parametrize("stop_on_success", [False, True])
+def test_no_host_sync_per_iteration_on_cuda(stop_on_success):
+    """The loop never waits on the GPU per iteration: the synchronisations CUDA's sync-debug mode counts
+    do not grow with the budget (without early stopping), or by at most two per CHECK_EVERY iterations."""
+    import warnings
+
+    from engine.attack.smart import CHECK_EVERY
+
+    q = _motions(4, 30)
+    model = Linear(30, 25, 6, scale=0.05).cuda()
+    with torch.no_grad():
+        y = model(q.cuda()).argmax(1).cpu()
+
+    def syncs(iterations):
+        cfg = AttackConfig(iterations=iterations, device="cuda", stop_on_success=stop_on_success,
+                           confidence=1e9)  # nothing succeeds early: every motion runs the budget
+        torch.cuda.synchronize()
+        torch.cuda.set_sync_debug_mode("warn")
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                attack(model, q, y, NTU, cfg)
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+        return sum("synchroniz" in str(w.message) for w in caught)
+
+    syncs(5)
+    few, many = syncs(20), syncs(80)
+    assert few > 0  # the mode does count (set-up and the result's transfers)
+    allowed = 0 if not stop_on_success else 2 * (60 // CHECK_EVERY + 1)
+    assert many - few <= allowed, (few, many)
 
 
 # -- presets and the natural setting (issue 12) ---------------------------------------------------------

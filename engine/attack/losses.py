@@ -25,11 +25,14 @@ Units and reductions (the paper leaves some of this open; the choice matters, se
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+from torch.autograd.function import once_differentiable
 
 __all__ = [
+    "PerceptualPlan",
     "bone_length_loss",
     "bone_lengths",
     "bone_operator",
@@ -39,6 +42,9 @@ __all__ = [
     "dynamics_operators",
     "goal_reached",
     "logit_gradient_norm",
+    "perceptual_loss",
+    "perceptual_plan",
+    "perceptual_terms",
 ]
 
 
@@ -73,23 +79,17 @@ def dynamics_losses(q: torch.Tensor, q_hat: torch.Tensor, max_order: int = 4,
     ``per_order[:, n]`` is the mean over frames of ‖Δⁿqᵢ − Δⁿq̂ᵢ‖², the squared norm over all joints
     and axes of frame i; ``weighted`` = Σₙ weightsₙ·per_order[:, n] (``weights`` default: all ones),
     differentiable, computed as one quadratic form d_kᵀ M d_k per coordinate trajectory d_k
-    (Δⁿq̂ − Δⁿq = Δⁿ(q̂ − q): differences are linear): measured far cheaper than a chain of slices or
-    diffs per order, forwards and backwards. ``per_order`` carries no gradient (it is reported, not
-    optimised) and is computed by repeated differences: at batch 32 the stacked-operator product it
-    replaced was a third of an MLP attack's iteration.
+    (Δⁿq̂ − Δⁿq = Δⁿ(q̂ − q): differences are linear). ``per_order`` carries no gradient (it is
+    reported, not optimised). The attack's loop uses :func:`perceptual_loss` (the same values as one
+    autograd node).
     """
     n, t = q.shape[:2]
     w = tuple(float(x) for x in (weights if weights is not None else (1.0,) * (max_order + 1)))
     m = dynamics_operators(t, w, q_hat.dtype, str(q_hat.device))
-    rows = (q_hat - q).reshape(n, t, -1).transpose(1, 2)  # (N, K, T): coordinate trajectories
-    weighted = (torch.matmul(rows, m) * rows).sum(dim=(1, 2))
-    with torch.no_grad():  # the report: repeated differences, O(N·K·T) per order (no T×T products)
-        d, sums = rows, []
-        for order in range(max_order + 1):
-            if order:
-                d = d[..., 1:] - d[..., :-1]
-            sums.append(d.square().sum(dim=(1, 2)) if d.shape[-1] else rows.new_zeros(n))
-        per_order = torch.stack(sums, 1) * _inverse_counts(t, max_order, q_hat.dtype, str(q_hat.device))
+    d = (q_hat - q).reshape(n, t, -1)  # (N, T, K): the coordinate trajectories
+    weighted = (torch.matmul(m, d) * d).sum(dim=(1, 2))
+    with torch.no_grad():
+        per_order = _per_order_by_differences(d, max_order)
     return weighted, per_order
 
 
@@ -98,6 +98,131 @@ def _inverse_counts(frames: int, max_order: int, dtype: torch.dtype, device: str
     """``1/(T−n)`` for n = 0…max_order (0 where the clip is too short for the order)."""
     return torch.tensor([1.0 / (frames - k) if frames > k else 0.0 for k in range(max_order + 1)],
                         dtype=dtype, device=device)
+
+
+@dataclass(frozen=True)
+class PerceptualPlan:
+    """What :func:`perceptual_loss` needs for clips of one length on one device, built once per attack
+    (:func:`perceptual_plan`): α, M = Σₙ βₙ·DₙᵀDₙ/(T−n) ``(T, T)``, the bone incidence matrix acting on
+    a frame's flat coordinates, B ⊗ I₃ ``(3V, 3E)`` (None: no bones), and for short clips the per-order
+    report as one ``(T², orders)`` float64 matrix."""
+
+    alpha: float
+    dynamics: torch.Tensor
+    bone: torch.Tensor | None
+    report: torch.Tensor | None
+    max_order: int
+
+
+GRAM_REPORT_MAX = 16384  # N·T² up to which the per-order report is one Gram product (else differences)
+
+
+def perceptual_plan(frames: int, alpha: float, betas: tuple[float, ...], bones: torch.Tensor, joints: int,
+                    dtype: torch.dtype, device: torch.device, max_order: int = 4) -> PerceptualPlan:
+    """The :class:`PerceptualPlan` of clips of ``frames`` frames (``betas``: β₀…β_max_order)."""
+    dev = str(device)
+    m = dynamics_operators(frames, tuple(float(b) for b in betas), dtype, dev)
+    bone = None
+    if bones.numel():  # (x_v,c) ↦ (x_child − x_parent)_e,c on a frame's flat (V·3) coordinates: no transposes
+        bone = torch.kron(bone_operator(bones, joints, torch.float64), torch.eye(3, dtype=torch.float64))
+        bone = bone.to(dtype=dtype, device=device)
+    report = None
+    if frames * frames <= GRAM_REPORT_MAX:  # Σₖ‖Δⁿdₖ‖²/(T−n) = ⟨G, DₙᵀDₙ⟩/(T−n), G = Σₖ dₖdₖᵀ; l_dyn = ⟨G, M⟩
+        one = lambda n: tuple(1.0 if k == n else 0.0 for k in range(max_order + 1))  # noqa: E731
+        report = torch.stack([dynamics_operators(frames, w, torch.float64, "cpu").reshape(-1)
+                              for w in (tuple(float(b) for b in betas), *map(one, range(max_order + 1)))],
+                             1).to(device)
+    return PerceptualPlan(float(alpha), m, bone, report, max_order)
+
+
+def perceptual_loss(q_hat: torch.Tensor, q: torch.Tensor, q_lengths: torch.Tensor | None,
+                    plan: PerceptualPlan) -> tuple[torch.Tensor, torch.Tensor]:
+    """Lp = α·l_dyn + (1−α)·l_bl (Eq. 3–5) per motion ``(N,)``, differentiable in ``q_hat``, and its parts
+    ``(N, orders + 2)`` = [l_dyn, l_dyn_0 … l_dyn_max, l_bl] (reported, no gradient): one autograd
+    node over :func:`perceptual_terms`. ``q_lengths``: the clean bone lengths ``(N, T, E)`` (None:
+    computed here)."""
+    return _Perceptual.apply(q_hat, q, q_lengths, plan)
+
+
+def perceptual_terms(q_hat: torch.Tensor, q: torch.Tensor, q_lengths: torch.Tensor | None,
+                     plan: PerceptualPlan, grad_scale: float | None = None
+                     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """``(Lp (N,), parts (N, orders + 2), grad_scale·∂Lp/∂q̂ (N, T, V, 3) or None)``, no autograd.
+
+    The same values as :func:`dynamics_losses` and :func:`bone_length_loss` (tested equal, gradients
+    too), with the gradient written out: ∂l_dyn/∂d = 2·M·d per coordinate trajectory and
+    ∂l_bl/∂q̂ = Bᵀ(2(ℓ̂ − ℓ)/(M·ℓ̂) ⊙ bone vectors). The autograd graph of the plain functions has ~40
+    nodes for these few lines; on a small recognizer their forward and backward passes were a third of
+    an attack's iteration. Where ``grad_scale`` is None no gradient is formed."""
+    with torch.no_grad():
+        n, t, v, c = q_hat.shape
+        alpha = plan.alpha
+        d = (q_hat - q).reshape(n, t, v * c)  # the coordinate trajectories, frames along dim 1
+        dynamics = _dynamics(d, plan)  # (N, 1 + orders): l_dyn, l_dyn_0 … l_dyn_max
+        if plan.bone is not None:
+            if q_lengths is None:
+                q_lengths = _flat_bone_vectors(q, plan.bone).square().sum(-1).add_(1e-12).sqrt_()
+            vec = _flat_bone_vectors(q_hat, plan.bone)  # child − parent, (N, T, E, 3)
+            length = vec.square().sum(-1).add_(1e-12).sqrt_()  # as bone_lengths: ε keeps ∂ finite at 0
+            diff = length - q_lengths
+            l_bl = diff.square().sum(2).mean(1)
+        else:
+            l_bl = q_hat.new_zeros(n)
+        lp = torch.lerp(dynamics[:, 0], l_bl, 1.0 - alpha)  # α·l_dyn + (1−α)·l_bl
+        parts = torch.cat([dynamics, l_bl[:, None]], 1)
+        if grad_scale is None:
+            return lp, parts, None
+        grad = torch.matmul(plan.dynamics, d).mul_(2.0 * alpha * grad_scale)
+        if plan.bone is not None and alpha < 1.0:
+            coef = diff.div_(length).mul_(2.0 * (1.0 - alpha) * grad_scale / t)  # (N, T, E)
+            grad.view(n * t, -1).addmm_((vec * coef[..., None]).view(n * t, -1), plan.bone.T)
+        return lp, parts, grad.view(n, t, v, c)
+
+
+def _flat_bone_vectors(x: torch.Tensor, bone: torch.Tensor) -> torch.Tensor:
+    """The bone vectors ``(N, T, E, 3)`` of motions ``(N, T, V, 3)``, with B ⊗ I₃ (one product)."""
+    n, t = x.shape[:2]
+    return torch.mm(x.reshape(n * t, -1), bone).view(n, t, -1, 3)
+
+
+class _Perceptual(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, q_hat, q, q_lengths, plan):
+        scale = 1.0 if ctx.needs_input_grad[0] else None
+        lp, parts, grad = perceptual_terms(q_hat, q, q_lengths, plan, scale)
+        ctx.mark_non_differentiable(parts)
+        if grad is not None:
+            ctx.save_for_backward(grad)
+        return lp, parts
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_lp, _grad_parts):
+        (grad,) = ctx.saved_tensors
+        return grad * grad_lp[:, None, None, None], None, None, None
+
+
+def _dynamics(d: torch.Tensor, plan: PerceptualPlan) -> torch.Tensor:
+    """[l_dyn, Σₖ‖Δⁿdₖ‖²/(T−n) for n = 0…max_order] ``(N, 1 + orders)`` of d ``(N, T, K)``: for a small
+    N·T² one Gram product in float64 (the higher orders cancel most of G's digits: float32 would lose
+    them), else l_dyn = Σₖ dₖᵀMdₖ and repeated differences, O(N·T·K) per order."""
+    n, t = d.shape[:2]
+    if plan.report is not None and n * t * t <= GRAM_REPORT_MAX:
+        r = d.double()
+        return torch.mm(torch.bmm(r, r.transpose(1, 2)).view(n, -1), plan.report).to(d.dtype)
+    l_dyn = (torch.matmul(plan.dynamics, d) * d).sum((1, 2))
+    return torch.cat([l_dyn[:, None], _per_order_by_differences(d, plan.max_order)], 1)
+
+
+def _per_order_by_differences(d: torch.Tensor, max_order: int) -> torch.Tensor:
+    """Σₖ‖Δⁿdₖ‖²/(T−n) for n = 0…max_order by repeated differences of d ``(N, T, K)`` (0 where T ≤ n)."""
+    n, t = d.shape[:2]
+    sums, x = [], d
+    for order in range(max_order + 1):
+        if order:
+            x = x[:, 1:] - x[:, :-1]
+        sums.append(x.square().sum(dim=(1, 2)) if x.shape[1] else d.new_zeros(n))
+    return torch.stack(sums, 1) * _inverse_counts(t, max_order, d.dtype, str(d.device))
 
 
 def bone_operator(bones: torch.Tensor, joints: int, dtype=torch.float32, device=None) -> torch.Tensor:
@@ -133,9 +258,9 @@ def bone_length_loss(q: torch.Tensor, q_hat: torch.Tensor, bones: torch.Tensor,
 
 
 def _kth_largest_other(logits: torch.Tensor, labels: torch.Tensor, k: int) -> torch.Tensor:
-    """The k-th largest logit among the classes other than ``labels`` (k = 1: the runner-up)."""
-    masked = logits.scatter(1, labels[:, None], float("-inf"))
-    return masked.topk(k, dim=1).values[:, k - 1]
+    """The index of the k-th largest logit among the classes other than ``labels`` (k = 1: the runner-up)."""
+    masked = logits.detach().scatter(1, labels[:, None], float("-inf"))
+    return masked.topk(k, dim=1).indices[:, k - 1]
 
 
 def classification_loss(logits: torch.Tensor, labels: torch.Tensor, strategy: str, *,
@@ -166,16 +291,17 @@ def classification_loss(logits: torch.Tensor, labels: torch.Tensor, strategy: st
         if strategy == "sa":
             return -logp.gather(1, targets[:, None])[:, 0]
     elif kind == "margin":
-        if strategy == "ab":
-            m = logits.gather(1, labels[:, None])[:, 0] - _kth_largest_other(logits, labels, 1)
-        elif strategy == "abn":
-            k = min(top_n, logits.shape[1] - 1)
-            m = logits.gather(1, labels[:, None])[:, 0] - _kth_largest_other(logits, labels, k)
+        # z_plus − z_minus with the rival class picked without gradient (the subgradient autograd takes
+        # through a max), as one product with e_plus − e_minus: a graph of 3 nodes instead of 6
+        if strategy in ("ab", "abn"):
+            k = 1 if strategy == "ab" else min(top_n, logits.shape[1] - 1)
+            plus, minus = labels, _kth_largest_other(logits, labels, k)
         elif strategy == "sa":
-            m = _kth_largest_other(logits, targets, 1) - logits.gather(1, targets[:, None])[:, 0]
+            plus, minus = _kth_largest_other(logits, targets, 1), targets
         else:
             raise ValueError(f"unknown strategy {strategy!r}")
-        return m.clamp_min(-confidence)
+        sign = torch.zeros_like(logits).scatter_(1, plus[:, None], 1.0).scatter_(1, minus[:, None], -1.0)
+        return (logits * sign).sum(1).clamp_min(-confidence)
     raise ValueError(f"unknown strategy {strategy!r} or classification loss {kind!r}")
 
 
@@ -196,7 +322,8 @@ def goal_reached(logits: torch.Tensor, labels: torch.Tensor, strategy: str, *,
 @torch.no_grad()
 def logit_gradient_norm(logits: torch.Tensor, labels: torch.Tensor, strategy: str, *,
                         targets: torch.Tensor | None = None, kind: str = "ce",
-                        reference: torch.Tensor | None = None) -> torch.Tensor:
+                        reference: torch.Tensor | None = None, prob: torch.Tensor | None = None
+                        ) -> torch.Tensor:
     """‖∂Lc/∂logits‖ per motion, in closed form from the softmax: how much push Lc still gives.
 
     For cross entropy it is ‖p − e_y‖ (AB, SA with e_t) and ‖p ⊙ (log p + H)‖ (ABN); an

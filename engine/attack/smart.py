@@ -3,8 +3,11 @@
 Where this differs from the SMART authors' public code (the paper is our spec):
 
 * one objective (Eq. 2) and one backward pass per iteration — their code runs two backward passes
-  (classification and perceptual) and normalises each gradient per frame before combining them;
-* ``torch.optim.Adam`` on q̂ as §3.1 says — their code takes plain gradient-descent steps;
+  (classification and perceptual) and normalises each gradient per frame before combining them.
+  The backward pass runs through the recognizer and Lc only: ∂Lp/∂q̂ is written out in closed form
+  (:func:`losses.perceptual_terms`, tested equal to autograd through Eq. 3–5) and enters at q̂;
+* Adam (torch.optim.Adam's update, :mod:`.adam`) on q̂ as §3.1 says — their code takes plain
+  gradient-descent steps;
 * the perceptual loss on motions in metres — theirs is on the normalised network input;
 * ABN maximises the entropy of Φ(q̂) (Eq. 7) and stops when the clean label leaves the top N —
   their ABN loss is an MSE against zeros and their top-N test never fires;
@@ -38,6 +41,7 @@ import torch
 
 from ..skeleton import Layout
 from . import losses as L
+from .adam import Adam
 from .base import Attack, AttackResult, StepReport
 from .config import MAX_ORDER, AttackConfig
 
@@ -120,29 +124,36 @@ def displacement(z: torch.Tensor, smoother: TemporalSmoother | None, rep: torch.
 
 def smart_objective(logits: torch.Tensor, q: torch.Tensor, q_hat: torch.Tensor, labels: torch.Tensor,
                     bones: torch.Tensor, config: AttackConfig, targets: torch.Tensor | None = None,
-                    q_lengths: torch.Tensor | None = None, operators: dict | None = None,
+                    q_lengths: torch.Tensor | None = None, plan: L.PerceptualPlan | None = None,
                     reference: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-    """Every term of Eq. 2–5 per motion, ``(N,)`` each, for logits Φ(q̂) already computed.
-    ``operators`` ('bone': the bone incidence matrix) are precomputed by a caller that loops;
+    """Every term of Eq. 2–5 per motion, ``(N,)`` each (the names of :data:`TERMS`), for logits Φ(q̂)
+    already computed. ``plan`` (:func:`losses.perceptual_plan`) is precomputed by a caller that loops;
     ``reference`` is Eq. 6's Φ(q) (None: the one-hot label)."""
-    operators = operators or {}
-    alpha, betas = config.perceptual_weights()
-    lc = L.classification_loss(logits, labels, config.strategy, targets=targets, top_n=config.top_n,
-                               kind=config.classification_loss, confidence=config.confidence,
-                               reference=reference)
-    l_dyn, per_order = L.dynamics_losses(q, q_hat, MAX_ORDER, betas)
-    terms = {"Lc": lc, "l_dyn": l_dyn}
-    for n in range(MAX_ORDER + 1):
-        terms[f"l_dyn_{n}"] = per_order[:, n]
-    if alpha < 1.0:
-        l_bl = L.bone_length_loss(q, q_hat, bones, q_lengths, operators.get("bone"))
-    else:  # not in the objective: reported only
-        with torch.no_grad():
-            l_bl = L.bone_length_loss(q, q_hat.detach(), bones, q_lengths, operators.get("bone"))
-    terms["l_bl"] = l_bl
-    terms["Lp"] = alpha * l_dyn + (1.0 - alpha) * l_bl
-    terms["total"] = config.w * lc + (1.0 - config.w) * terms["Lp"]
+    if plan is None:
+        plan = _plan(config, q.shape[1], bones, q.shape[2], q.dtype, q.device)
+    total, lc, lp, parts = _objective(logits, q, q_hat, labels, config, targets, q_lengths, plan, reference)
+    terms = {"total": total, "Lc": lc, "Lp": lp}
+    terms.update({name: parts[:, i] for i, name in enumerate(TERMS[3:])})
     return terms
+
+
+def _plan(config: AttackConfig, frames: int, bones: torch.Tensor, joints: int, dtype: torch.dtype,
+          device: torch.device) -> L.PerceptualPlan:
+    alpha, betas = config.perceptual_weights()
+    return L.perceptual_plan(frames, alpha, betas, bones, joints, dtype, device, MAX_ORDER)
+
+
+def _objective(logits, q, q_hat, labels, config, targets, q_lengths, plan, reference):
+    """(total, Lc, Lp, parts) per motion; parts ``(N, 7)`` = [l_dyn, l_dyn_0 … l_dyn_4, l_bl]."""
+    lc = _classification(logits, labels, config, targets, reference)
+    lp, parts = L.perceptual_loss(q_hat, q, q_lengths, plan)
+    return torch.lerp(lc, lp, 1.0 - config.w), lc, lp, parts
+
+
+def _classification(logits, labels, config, targets, reference):
+    return L.classification_loss(logits, labels, config.strategy, targets=targets, top_n=config.top_n,
+                                 kind=config.classification_loss, confidence=config.confidence,
+                                 reference=reference)
 
 
 class SmartAttack(Attack):
@@ -168,15 +179,13 @@ class SmartAttack(Attack):
         masking = cfg.stop_on_success  # only then do motions stop at different iterations
         # with stop_on_success the last iterate is the first successful one: nothing to choose
         best = cfg.select == "best" and not masking
+        ce = cfg.classification_loss == "ce"
         with self.model_mode() as model:
             logits0, t_all = self.evaluate_clean(model)
             p0_all = torch.softmax(logits0, 1)
-            ref_all = p0_all if (cfg.strategy == "ab" and cfg.ab_reference == "prediction"
-                                 and cfg.classification_loss == "ce") else None
-            ops = {}
-            if bones.numel():
-                ops["bone"] = L.bone_operator(bones, self.layout.num_joints, q_all.dtype, dev)
-            q_len_all = L.bone_lengths(q_all, bones, ops["bone"]) if bones.numel() else None
+            ref_all = p0_all if (cfg.strategy == "ab" and cfg.ab_reference == "prediction" and ce) else None
+            plan = _plan(cfg, q_all.shape[1], bones, self.layout.num_joints, q_all.dtype, dev)
+            q_len_all = L.bone_lengths(q_all, bones) if plan.bone is not None else None
             iters = cfg.iterations
             hist = torch.full((iters + 1, len(RECORDED), n), float("nan"), device=dev)
             out = {
@@ -200,25 +209,28 @@ class SmartAttack(Attack):
             # Adam's variable is the displacement z, q̂ = q + S·z (S = I unless smoothing): the
             # same steps as Adam on q̂ itself (Adam is shift-invariant), and q̂₀ = q
             adv = torch.zeros_like(q_all).requires_grad_(True)
-            opt = _adam(adv, cfg)
+            adam = Adam(adv, (0.9, cfg.adam_beta2), cfg.adam_eps)
             q, y, t, q_len, ref = q_all, y_all, t_all, q_len_all, ref_all
+            t_arg = t if cfg.strategy == "sa" else None
+            w_c = torch.full((n,), cfg.w, dtype=q_all.dtype, device=dev)  # ∂L/∂Lc per motion
             last = None  # (x, prob, goal, it) of the last evaluated iterate, written out at the end
             try:
                 for it in range(iters + 1):
                     x = q + displacement(adv, smoother, rep)
                     logits = model(x)
-                    t_arg = t if cfg.strategy == "sa" else None
-                    terms = smart_objective(logits, q, x, y, bones, cfg, t_arg, q_len, ops, ref)
+                    lc = _classification(logits, y, cfg, t_arg, ref)
                     with torch.no_grad():
+                        # Lp and (1−w)·∂Lp/∂q̂ in closed form; autograd runs through the model and Lc only
+                        lp, parts, lp_grad = L.perceptual_terms(x, q, q_len, plan, grad_scale=1.0 - cfg.w)
+                        total = torch.lerp(lc, lp, 1.0 - cfg.w)  # w·Lc + (1−w)·Lp
                         prob = torch.softmax(logits, 1)
                         goal = L.goal_reached(logits, y, cfg.strategy, targets=t_arg, top_n=cfg.top_n)
                         gnorm = L.logit_gradient_norm(logits, y, cfg.strategy, targets=t_arg,
-                                                      kind=cfg.classification_loss, reference=ref)
-                        # under no_grad: no detach() needed (nothing here is recorded for backward)
-                        values = torch.stack([terms[k] for k in TERMS] + [gnorm])
-                        lp = terms["Lp"]
+                                                      kind=cfg.classification_loss, reference=ref, prob=prob)
+                        # one (12, N) block in RECORDED's order; under no_grad: nothing to detach
+                        values = torch.cat([torch.stack([total, lc, lp]), parts.T, gnorm[None]])
                         if masking:  # some motions in the batch may have stopped: write the live ones
-                            hist[it, :, idx] = torch.where(live, values, values.new_tensor(float("nan")))
+                            hist[it, :, idx] = torch.where(live, values, float("nan"))
                             live4 = live[:, None, None, None]
                             out["adv"][idx] = torch.where(live4, x, out["adv"][idx])
                             out["prob"][idx] = torch.where(live[:, None], prob, out["prob"][idx])
@@ -232,7 +244,7 @@ class SmartAttack(Attack):
                             hist[it] = values
                             last = (x.detach(), prob, goal, it)  # x is not stepped before the loop ends
                             out["flip"].masked_fill_(goal & (out["flip"] < 0), it)
-                            if cfg.classification_loss == "ce":  # the hinge's push never fades
+                            if ce:  # the hinge's push never fades
                                 out["sat_count"] += ((gnorm < cfg.saturation_tol) & ~goal).long()
                         if best:
                             better = goal & (lp < out["best_lp"])
@@ -246,23 +258,22 @@ class SmartAttack(Attack):
                         yield None
                     if it == iters or self.cancelled():
                         break
-                    check = it % check_every == 0 or it == iters - 1
+                    # the checks read from the device: without stop_on_success nothing can stop early
+                    check = masking and (it % check_every == 0 or it == iters - 1)
                     if check and not bool(live.any()):
                         break
-                    opt.zero_grad(set_to_none=True)
-                    terms["total"].sum().backward()
+                    # ∂L/∂z: w·∂Lc/∂z plus (1−w)·∂Lp/∂q̂ carried back through q̂ = q + S·z (Eq. 2)
+                    (grad,) = torch.autograd.grad((lc, x), adv, grad_outputs=(w_c[: lc.shape[0]], lp_grad))
                     if check and not bool(live.all()):
-                        # finished motions leave the batch: slice the parameter, gradient and Adam moments
+                        # finished motions leave the batch: slice the variable, its gradient, Adam's moments
                         keep = live
-                        grad = adv.grad[keep]
-                        adv, opt = _shrink(adv, opt, keep)
-                        adv.grad = grad
+                        adv, grad = adv.detach()[keep].requires_grad_(True), grad[keep]
+                        adam.keep(keep)
                         idx, q, y, t, live = idx[keep], q[keep], y[keep], t[keep], live[keep]
+                        t_arg = t if cfg.strategy == "sa" else None
                         q_len = None if q_len is None else q_len[keep]
                         ref = None if ref is None else ref[keep]
-                    for group in opt.param_groups:
-                        group["lr"] = cfg.learning_rate(it)
-                    opt.step()
+                    adam.step(adv, grad, cfg.learning_rate(it))
             finally:  # also when the consumer closes the generator early
                 if last is not None and not masking:
                     lx, lprob, lgoal, lit = last
@@ -344,28 +355,3 @@ class SmartAttack(Attack):
             history={k: hist[:, i, :].copy() for i, k in enumerate(RECORDED)},
             config=self.config, warnings=warnings,
         )
-
-
-def _adam(param: torch.Tensor, cfg: AttackConfig) -> torch.optim.Adam:
-    """torch.optim.Adam on the displacement z (β₂ of the config), fused into one kernel where this torch
-    supports it (measured: the unfused update is ~10 element-wise passes, a large share of an iteration
-    on a small model)."""
-    try:
-        return torch.optim.Adam([param], lr=cfg.lr, betas=(0.9, cfg.adam_beta2), eps=cfg.adam_eps, fused=True)
-    except (RuntimeError, ValueError):
-        return torch.optim.Adam([param], lr=cfg.lr, betas=(0.9, cfg.adam_beta2), eps=cfg.adam_eps)
-
-
-def _shrink(adv: torch.Tensor, opt: torch.optim.Adam, keep: torch.Tensor):
-    """Drop finished motions from the optimised batch, keeping the others' Adam state exactly."""
-    state = opt.state.get(adv, {})
-    new = adv.detach()[keep].clone().requires_grad_(True)
-    new_opt = torch.optim.Adam([new], **{k: v for k, v in opt.defaults.items()
-                                         if k in ("lr", "betas", "eps", "weight_decay", "amsgrad", "fused")})
-    if state:
-        new_opt.state[new] = {
-            k: (v[keep].clone() if isinstance(v, torch.Tensor) and v.ndim == adv.ndim else
-                (v.clone() if isinstance(v, torch.Tensor) else v))
-            for k, v in state.items()
-        }
-    return new, new_opt
