@@ -147,20 +147,24 @@ def test_gram_report_keeps_the_high_orders_of_a_smooth_float32_displacement():
     torch.testing.assert_close(got.double(), want, rtol=1e-5, atol=0.0)
 
 
-def test_adam_equals_torch_optim_adam_step_by_step():
+@pytest.mark.parametrize("fused", [True, False], ids=["fused-kernel", "written-out"])
+def test_adam_equals_torch_optim_adam_step_by_step(fused):
     from engine.attack.adam import Adam
 
     g = torch.Generator().manual_seed(0)
     p_ref = torch.randn(3, 7, 5, generator=g, requires_grad=True)
     p = p_ref.detach().clone()
     ref = torch.optim.Adam([p_ref], lr=0.01, betas=(0.9, 0.95), eps=1e-6)
-    mine = Adam(p, (0.9, 0.95), 1e-6)
+    mine = Adam(p, (0.9, 0.95), 1e-6, fused=fused)
     for step in range(25):
         grad = torch.randn(3, 7, 5, generator=g) * (10.0 if step % 7 == 0 else 0.1)
+        lr = 0.01 if step < 20 else 0.005  # a schedule: the rate may change at every step
         p_ref.grad = grad.clone()
+        ref.param_groups[0]["lr"] = lr
         ref.step()
-        mine.step(p, grad, 0.01)
+        mine.step(p, grad, lr)
         torch.testing.assert_close(p, p_ref.detach(), rtol=1e-6, atol=1e-7)
+    assert mine.fused == fused  # this torch has the kernel on the CPU: the fused path was the one tested
     mine.keep(torch.tensor([True, False, True]))
     assert mine.exp_avg.shape == (2, 7, 5)
     torch.testing.assert_close(mine.exp_avg_sq, ref.state[p_ref]["exp_avg_sq"][[0, 2]])
@@ -502,6 +506,10 @@ def test_runs_on_cuda():
         y = model(q).argmax(1)
     res = attack(model, q, y, NTU, AttackConfig(iterations=30, device="cuda"))
     assert res.adversarial.device.type == "cpu"
+    # motions, labels and targets may already be on the GPU, as a PyTorch user's batch is
+    on_gpu = attack(model, q.cuda(), y.cuda(), NTU, AttackConfig(iterations=30, strategy="sa", device="cuda"),
+                    targets=((y + 1) % 4).cuda())
+    assert on_gpu.adversarial.device.type == "cpu" and on_gpu.success.dtype == torch.bool
     ref = attack(model, q, y, NTU, AttackConfig(iterations=30, device="cpu"))
     assert res.success.tolist() == ref.success.tolist()
 

@@ -107,7 +107,8 @@ def _as_motion_tensor(motions: Any, lay: Layout) -> torch.Tensor:
 def _as_index_tensor(values: Any, n: int, what: str) -> torch.Tensor:
     if isinstance(values, int | np.integer) and not isinstance(values, bool):
         values = [int(values)] * n
-    t = torch.as_tensor(np.asarray(values))
+    # a tensor may live on the GPU (numpy cannot read it)
+    t = values.detach() if isinstance(values, torch.Tensor) else torch.as_tensor(np.asarray(values))
     if t.ndim != 1 or t.shape[0] != n:
         raise ValueError(f"{what} must have shape ({n},), got {tuple(t.shape)}")
     if t.is_floating_point() or t.dtype == torch.bool:
