@@ -12,9 +12,11 @@ for both skeletons, and one framebuffer to grab for export.
 With a software OpenGL (Mesa llvmpipe: Xvfb, VMs, remote desktops) the GL view is not embedded in the
 window: a ``QOpenGLWidget`` in a window makes Qt compose the *whole* window through OpenGL on every
 repaint of *any* widget (about 30 ms of CPU per repaint at 1600x960 under llvmpipe, measured), so every
-plot update or playback tick would stall the event loop. Instead the GL view stays hidden, renders each
-new frame into its framebuffer (once per display frame at most) and a plain widget shows the image and
-passes mouse, wheel and keys to it (``offscreen=True``; ``None`` picks it for software renderers).
+plot update or playback tick would stall the event loop. Instead the GL view stays hidden and keeps the
+scene and the camera; each new frame (once per display frame at most) is drawn from them with QPainter
+(:mod:`widgets._scene_painter`, the same projection; a software-GL frame and its read-back cost 8–10 ms
+of the GUI thread) and a plain widget shows the image and passes mouse, wheel and keys to the GL view
+(``offscreen=True``; ``None`` picks it for software renderers). Exports render through OpenGL.
 
 Items are built once in ``__init__`` and only updated with ``setData`` (see STYLE.md W2/W3): a frame
 writes the pose into preallocated float32 buffers that pyqtgraph writes into its existing vertex buffers.
@@ -35,6 +37,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtOpenGLWidgets import QOpenGLWidget
 
 from widgets._gl import Lines, Points
+from widgets._scene_painter import paint_scene
 from widgets._throttle import FRAME_MS, FrameThrottle
 from widgets.colormap import heat_colormap, heat_rgba
 
@@ -241,16 +244,19 @@ class _PixelOverlay(gl.GLGraphicsItem.GLGraphicsItem):
         self.update()
 
     def paint(self):
+        painter = QtGui.QPainter(self.view())
+        try:
+            self.paint_on(painter)
+        finally:
+            painter.end()
+
+    def paint_on(self, painter: QtGui.QPainter) -> None:
+        """Draw the overlay with ``painter`` (the GL view's, or the software frames' of _scene_painter)."""
         view = self.view()
         if self._image is not None and self._image.devicePixelRatio() != view.devicePixelRatioF():
             self._image = self._render()  # drawn before the view knew its screen
-        if self._image is None:
-            return
-        painter = QtGui.QPainter(view)
-        try:
+        if self._image is not None:
             painter.drawImage(QtCore.QPointF(*self.origin), self._image)
-        finally:
-            painter.end()
 
 
 class _OverlayText(_PixelOverlay):
@@ -488,6 +494,7 @@ class SkeletonView(QtWidgets.QWidget):
         self.gl_view.setBackgroundColor(BACKGROUND)
         self.gl_view.setMinimumSize(160, 120)
         self.canvas: _ImageCanvas | None = None
+        self._frame_image: QtGui.QImage | None = None  # offscreen: the canvas's frame, drawn into again
         self._render = FrameThrottle(self._render_image, FRAME_MS, self, leading=False)
         if self.offscreen:
             self.canvas = _ImageCanvas(self.gl_view)
@@ -650,11 +657,27 @@ class SkeletonView(QtWidgets.QWidget):
         self._render.request()
 
     def _render_image(self) -> None:
+        """Offscreen: draw the scene for the canvas with QPainter (:mod:`widgets._scene_painter`: ~1 ms a
+        frame, where a software-GL frame and its read-back took 8–10 ms of the GUI thread)."""
         if self.canvas is None or not self.canvas.isVisible():
             return
-        if (self.gl_view.width(), self.gl_view.height()) != (self.canvas.width(), self.canvas.height()):
-            self.gl_view.resize(max(self.canvas.width(), 1), max(self.canvas.height(), 1))
-        self.canvas.set_image(self.gl_view.grabFramebuffer())
+        w, h = max(self.canvas.width(), 1), max(self.canvas.height(), 1)
+        if (self.gl_view.width(), self.gl_view.height()) != (w, h):
+            self.gl_view.resize(w, h)  # the mouse's coordinates and the camera's aspect follow the canvas
+        dpr = self.canvas.devicePixelRatioF()
+        size = (math.ceil(w * dpr), math.ceil(h * dpr))
+        image = self._frame_image
+        if image is None or (image.width(), image.height()) != size or image.devicePixelRatio() != dpr:
+            image = QtGui.QImage(*size, QtGui.QImage.Format.Format_RGB32)
+            image.setDevicePixelRatio(dpr)
+            self._frame_image = image
+        image.fill(QtGui.QColor(*BACKGROUND))
+        painter = QtGui.QPainter(image)
+        try:
+            paint_scene(painter, self.gl_view, w, h, BACKGROUND)
+        finally:
+            painter.end()
+        self.canvas.set_image(image)
 
     @property
     def redraws(self) -> int:

@@ -356,3 +356,49 @@ def test_offscreen_and_embedded_views_render(qtbot, walk, offscreen):
         assert v.camera()["distance"] < d0  # the wheel reached the hidden GL view: zoomed in
         n = v._render.redraws
         qtbot.waitUntil(lambda: v._render.redraws > n, timeout=2000)  # and a new frame was rendered
+
+
+def _dilate(mask: np.ndarray, r: int) -> np.ndarray:
+    out = mask.copy()
+    for dy in range(-r, r + 1):
+        for dx in range(-r, r + 1):
+            out |= np.roll(np.roll(mask, dy, axis=0), dx, axis=1)
+    return out
+
+
+@pytest.mark.gl
+@pytest.mark.parametrize("mode", ["overlay", "side"])
+def test_software_frames_draw_what_opengl_draws(qtbot, walk, mode):
+    """Offscreen, the canvas's frames are drawn with QPainter from the GL view's scene and camera
+    (widgets._scene_painter): the same skeletons, floor, trails, key and colour bar in the same places
+    as the GL framebuffer, to within a few pixels (only the depth order of overlapping lines differs)."""
+    from PySide6.QtGui import QImage
+
+    original, adversarial, bones = walk
+    v = SkeletonView(offscreen=True)
+    qtbot.addWidget(v)
+    v.set_motions(original, adversarial, bones, 30)
+    v.set_labels("original: walk", "adversarial: run")
+    v.set_mode(mode)
+    v.set_trails(True)
+    _show(qtbot, v, size=(480, 360))
+    v.set_frame(17)
+    v._render_image()
+
+    def rgb(image):
+        img = image.convertToFormat(QImage.Format.Format_RGB888)
+        h, w, bpl = img.height(), img.width(), img.bytesPerLine()
+        buf = np.frombuffer(img.constBits(), np.uint8, h * bpl)
+        return buf.reshape(h, bpl)[:, : w * 3].reshape(h, w, 3).copy()  # a copy: img goes with this call
+
+    soft, hard = rgb(v.canvas.image), rgb(v.gl_view.grabFramebuffer())
+    assert soft.shape == hard.shape
+    for colour in (ORIGINAL_COLOR, ADVERSARIAL_COLOR):  # each skeleton's bones, pixel by pixel
+        want = np.array(colour[:3]) * 255
+        a = np.abs(soft.astype(int) - want).sum(2) < 40
+        b = np.abs(hard.astype(int) - want).sum(2) < 40
+        assert a.sum() > 100 and b.sum() > 100
+        assert (a & _dilate(b, 3)).sum() > 0.9 * a.sum() and (b & _dilate(a, 3)).sum() > 0.9 * b.sum()
+    fg_soft, fg_hard = _not_background(soft), _not_background(hard)  # floor, trails, text and colour bar
+    assert (fg_soft & _dilate(fg_hard, 3)).sum() > 0.9 * fg_soft.sum()
+    assert (fg_hard & _dilate(fg_soft, 3)).sum() > 0.9 * fg_hard.sum()
