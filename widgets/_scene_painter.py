@@ -41,21 +41,25 @@ def project(points: np.ndarray, mvp: np.ndarray, width: float, height: float
     return np.stack([x, y], 1), front
 
 
-def _qcolor(rgba, background: tuple[float, float, float] | None = None) -> QtGui.QColor:
-    """A QColor of ``rgba`` (0..1); with ``background``, made opaque by blending it over that colour."""
-    r, g, b, a = (min(max(float(c), 0.0), 1.0) for c in rgba)
-    if background is not None and a < 1.0:
-        r, g, b = (a * c + (1.0 - a) * k for c, k in zip((r, g, b), background, strict=True))
-        a = 1.0
-    return QtGui.QColor.fromRgbF(r, g, b, a)
+def _rgba8(colours, n: int, background: tuple[float, float, float] | None) -> np.ndarray:
+    """``(n, 4)`` uint8 RGBA of one colour or of per-vertex colours (0..1); with ``background``,
+    translucent colours made opaque by blending them over it."""
+    c = np.asarray(colours, dtype=np.float64)
+    c = np.broadcast_to(c, (n, 4)) if c.ndim == 1 else c[:n]
+    c = np.clip(c, 0.0, 1.0)
+    if background is not None:
+        a = c[:, 3:4]
+        c = np.concatenate([a * c[:, :3] + (1.0 - a) * np.asarray(background), np.ones_like(a)], 1)
+    return np.rint(c * 255.0).astype(np.uint8)
 
 
-def _colours(color, n: int) -> np.ndarray | None:
-    """Per-vertex RGBA ``(n, 4)``, or None for one colour (returned by the caller's own tuple)."""
-    c = np.asarray(color, dtype=np.float64)
-    if c.ndim == 2 and c.shape[0] == n:
-        return c
-    return None
+def _groups(rgba: np.ndarray):
+    """``(QColor, rows)`` for each distinct colour of ``rgba`` ``(n, 4)`` uint8, in first-seen order."""
+    key = rgba.view(np.uint32).reshape(-1)
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    for k in np.argsort(first):
+        r, g, b, a = (int(v) for v in rgba[first[k]])
+        yield QtGui.QColor(r, g, b, a), np.flatnonzero(inverse.reshape(-1) == k)
 
 
 def _draw_lines(painter: QtGui.QPainter, item: gl.GLLinePlotItem, mvp: np.ndarray, w: float, h: float,
@@ -74,39 +78,32 @@ def _draw_lines(painter: QtGui.QPainter, item: gl.GLLinePlotItem, mvp: np.ndarra
     if not len(a_idx):
         return
     seg = np.concatenate([xy[a_idx], xy[b_idx]], 1)
-    per_vertex = _colours(item.color, len(pos))
     pen = QtGui.QPen()
     width = float(item.width)
     # one pixel wide: a cosmetic pen (width 0), which the raster engine draws without stroking a path
     pen.setWidthF(0.0 if width <= 1.0 else width)
     pen.setCapStyle(Qt.PenCapStyle.FlatCap)
-    if per_vertex is None:
-        pen.setColor(_qcolor(item.color, background))
+    colours = _rgba8(item.color, len(pos), background)[a_idx]  # a segment takes its first vertex's colour
+    for colour, rows in _groups(colours):
+        pen.setColor(colour)
         painter.setPen(pen)
-        painter.drawLines([QtCore.QLineF(*s) for s in seg.tolist()])
-        return
-    seg_colours = per_vertex[a_idx]  # a segment takes its first vertex's colour
-    groups, inverse = np.unique(seg_colours, axis=0, return_inverse=True)
-    for k, rgba in enumerate(groups):
-        pen.setColor(_qcolor(rgba, background))
-        painter.setPen(pen)
-        painter.drawLines([QtCore.QLineF(*s) for s in seg[inverse.reshape(-1) == k].tolist()])
+        painter.drawLines([QtCore.QLineF(*s) for s in seg[rows].tolist()])
 
 
 def _draw_points(painter: QtGui.QPainter, item: gl.GLScatterPlotItem, mvp: np.ndarray, w: float, h: float):
+    """Screen-sized discs (``pxMode``), each in its colour."""
     pos = getattr(item, "pos", None)
     if pos is None or not len(pos):
         return
     xy, front = project(pos, mvp, w, h)
     radius = 0.5 * np.broadcast_to(np.asarray(item.size, dtype=np.float64), (len(xy),))
-    per_vertex = _colours(item.color, len(pos))
+    colours = _rgba8(item.color, len(pos), None)
     painter.setPen(Qt.PenStyle.NoPen)
-    if per_vertex is None:
-        painter.setBrush(_qcolor(item.color))
-    for i in np.flatnonzero(front):
-        if per_vertex is not None:
-            painter.setBrush(_qcolor(per_vertex[i]))
-        painter.drawEllipse(QtCore.QPointF(xy[i, 0], xy[i, 1]), radius[i], radius[i])
+    rows = zip(xy.tolist(), colours.tolist(), radius.tolist(), front.tolist(), strict=True)
+    for (x, y), (r, g, b, a), rad, shown in rows:
+        if shown:
+            painter.setBrush(QtGui.QColor(r, g, b, a))
+            painter.drawEllipse(QtCore.QPointF(x, y), rad, rad)
 
 
 def paint_scene(painter: QtGui.QPainter, view: gl.GLViewWidget, width: float, height: float,

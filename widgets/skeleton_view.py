@@ -16,7 +16,8 @@ plot update or playback tick would stall the event loop. Instead the GL view sta
 scene and the camera; each new frame (once per display frame at most) is drawn from them with QPainter
 (:mod:`widgets._scene_painter`, the same projection; a software-GL frame and its read-back cost 8–10 ms
 of the GUI thread) and a plain widget shows the image and passes mouse, wheel and keys to the GL view
-(``offscreen=True``; ``None`` picks it for software renderers). Exports render through OpenGL.
+(``offscreen=True``; ``None`` picks it for software renderers). Exports are drawn the same way
+there; with a hardware OpenGL the view is embedded and renders (and exports) through OpenGL.
 
 Items are built once in ``__init__`` and only updated with ``setData`` (see STYLE.md W2/W3): a frame
 writes the pose into preallocated float32 buffers that pyqtgraph writes into its existing vertex buffers.
@@ -445,6 +446,13 @@ def software_gl() -> bool:
     return _SOFTWARE_GL
 
 
+def _frame(w: int, h: int, dpr: float) -> QtGui.QImage:
+    """An image of ``w`` × ``h`` logical pixels at ``dpr`` (what the offscreen frames are drawn into)."""
+    image = QtGui.QImage(math.ceil(w * dpr), math.ceil(h * dpr), QtGui.QImage.Format.Format_RGB32)
+    image.setDevicePixelRatio(dpr)
+    return image
+
+
 def _qcolor(rgba) -> QtGui.QColor:
     return QtGui.QColor.fromRgbF(*(float(c) for c in rgba))
 
@@ -657,27 +665,33 @@ class SkeletonView(QtWidgets.QWidget):
         self._render.request()
 
     def _render_image(self) -> None:
-        """Offscreen: draw the scene for the canvas with QPainter (:mod:`widgets._scene_painter`: ~1 ms a
-        frame, where a software-GL frame and its read-back took 8–10 ms of the GUI thread)."""
+        """Offscreen: the canvas's next frame, drawn into a reused image (:meth:`_paint_frame`)."""
         if self.canvas is None or not self.canvas.isVisible():
             return
         w, h = max(self.canvas.width(), 1), max(self.canvas.height(), 1)
         if (self.gl_view.width(), self.gl_view.height()) != (w, h):
-            self.gl_view.resize(w, h)  # the mouse's coordinates and the camera's aspect follow the canvas
+            self.gl_view.resize(w, h)  # the mouse's coordinates follow the canvas
         dpr = self.canvas.devicePixelRatioF()
-        size = (math.ceil(w * dpr), math.ceil(h * dpr))
         image = self._frame_image
-        if image is None or (image.width(), image.height()) != size or image.devicePixelRatio() != dpr:
-            image = QtGui.QImage(*size, QtGui.QImage.Format.Format_RGB32)
-            image.setDevicePixelRatio(dpr)
-            self._frame_image = image
+        if (image is None or (image.width(), image.height()) != (math.ceil(w * dpr), math.ceil(h * dpr))
+                or image.devicePixelRatio() != dpr):
+            image = self._frame_image = _frame(w, h, dpr)
+        self._paint_frame(image, w, h)
+        self.canvas.set_image(image)
+
+    def _paint_frame(self, image: QtGui.QImage, w: int, h: int) -> QtGui.QImage:
+        """Offscreen: the scene drawn with QPainter from the GL view's items and camera into ``image``
+        (``w`` × ``h`` logical pixels; :mod:`widgets._scene_painter`: ~2 ms a frame, where a software-GL
+        frame and its read-back cost 6–10 ms of the GUI thread). The hidden GL view is never asked to
+        render: under llvmpipe the first ``grabFramebuffer`` of a never-shown QOpenGLWidget could crash
+        inside Qt (QOpenGLContext::functions on a context that failed to initialise)."""
         image.fill(QtGui.QColor(*BACKGROUND))
         painter = QtGui.QPainter(image)
         try:
             paint_scene(painter, self.gl_view, w, h, BACKGROUND)
         finally:
             painter.end()
-        self.canvas.set_image(image)
+        return image
 
     @property
     def redraws(self) -> int:
@@ -938,18 +952,27 @@ class SkeletonView(QtWidgets.QWidget):
 
     # --- export --------------------------------------------------------------------------------------
     def grab_frame(self, size: tuple[int, int] | None = None) -> QtGui.QImage:
-        """Render the GL view now and return its framebuffer (labels and colour bar included).
+        """Render the view now and return the frame (labels and colour bar included).
 
         ``size`` (width, height): a hidden view (an export view that is never shown) renders at exactly
         that size; a visible view renders at its own size and the image is scaled (smooth) to ``size``,
-        so the user's layout is left alone. Pass even sizes for video encoders.
+        so the user's layout is left alone. Offscreen (software GL) the frame is drawn with QPainter at
+        exactly ``size`` (default: the canvas's). Pass even sizes for video encoders.
         """
         self._adv_throttle.flush()
+        if size is not None:
+            w, h = (int(size[0]), int(size[1]))
+            if w < 1 or h < 1:
+                raise ValueError(f"size must be positive, got {size}")
+        if self.offscreen:  # software GL: drawn with QPainter, like the canvas's frames
+            if size is None:
+                w, h = max(self.canvas.width(), 1), max(self.canvas.height(), 1)
+                dpr = self.canvas.devicePixelRatioF()
+            else:
+                dpr = 1.0
+            return self._paint_frame(_frame(w, h, dpr), w, h)
         if size is None:
             return self.gl_view.grabFramebuffer()
-        w, h = (int(size[0]), int(size[1]))
-        if w < 1 or h < 1:
-            raise ValueError(f"size must be positive, got {size}")
         if not self._gl_visible():
             if (self.gl_view.width(), self.gl_view.height()) != (w, h):
                 self.gl_view.resize(w, h)

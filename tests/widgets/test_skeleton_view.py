@@ -369,29 +369,25 @@ def _dilate(mask: np.ndarray, r: int) -> np.ndarray:
 @pytest.mark.gl
 @pytest.mark.parametrize("mode", ["overlay", "side"])
 def test_software_frames_draw_what_opengl_draws(qtbot, walk, mode):
-    """Offscreen, the canvas's frames are drawn with QPainter from the GL view's scene and camera
+    """Offscreen (software GL), frames are drawn with QPainter from the GL view's scene and camera
     (widgets._scene_painter): the same skeletons, floor, trails, key and colour bar in the same places
-    as the GL framebuffer, to within a few pixels (only the depth order of overlapping lines differs)."""
-    from PySide6.QtGui import QImage
-
+    as an embedded view's OpenGL framebuffer, to within a few pixels (only the depth order of
+    overlapping lines differs); the canvas shows those frames."""
     original, adversarial, bones = walk
-    v = SkeletonView(offscreen=True)
-    qtbot.addWidget(v)
-    v.set_motions(original, adversarial, bones, 30)
-    v.set_labels("original: walk", "adversarial: run")
-    v.set_mode(mode)
-    v.set_trails(True)
-    _show(qtbot, v, size=(480, 360))
-    v.set_frame(17)
-    v._render_image()
-
-    def rgb(image):
-        img = image.convertToFormat(QImage.Format.Format_RGB888)
-        h, w, bpl = img.height(), img.width(), img.bytesPerLine()
-        buf = np.frombuffer(img.constBits(), np.uint8, h * bpl)
-        return buf.reshape(h, bpl)[:, : w * 3].reshape(h, w, 3).copy()  # a copy: img goes with this call
-
-    soft, hard = rgb(v.canvas.image), rgb(v.gl_view.grabFramebuffer())
+    views = []
+    for offscreen in (True, False):
+        v = SkeletonView(offscreen=offscreen)
+        qtbot.addWidget(v)
+        v.set_motions(original, adversarial, bones, 30)
+        v.set_labels("original: walk", "adversarial: run")
+        v.set_mode(mode)
+        v.set_trails(True)
+        _show(qtbot, v, size=(480, 360))
+        v.set_frame(17)
+        views.append(v)
+    soft_view, gl_view = views
+    assert soft_view.display_widget.size() == gl_view.display_widget.size()
+    soft, hard = soft_view.grab_array()[..., :3], gl_view.grab_array()[..., :3]
     assert soft.shape == hard.shape
     for colour in (ORIGINAL_COLOR, ADVERSARIAL_COLOR):  # each skeleton's bones, pixel by pixel
         want = np.array(colour[:3]) * 255
@@ -402,3 +398,7 @@ def test_software_frames_draw_what_opengl_draws(qtbot, walk, mode):
     fg_soft, fg_hard = _not_background(soft), _not_background(hard)  # floor, trails, text and colour bar
     assert (fg_soft & _dilate(fg_hard, 3)).sum() > 0.9 * fg_soft.sum()
     assert (fg_hard & _dilate(fg_soft, 3)).sum() > 0.9 * fg_hard.sum()
+    soft_view.flush()  # the canvas shows the same frame
+    shown = soft_view.canvas.image.convertToFormat(soft_view.canvas.image.Format.Format_RGBA8888)
+    assert (shown.width(), shown.height()) == (soft.shape[1], soft.shape[0])
+    assert shown == soft_view.grab_frame().convertToFormat(shown.format())
