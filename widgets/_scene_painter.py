@@ -19,7 +19,7 @@ import pyqtgraph.opengl as gl
 from PySide6 import QtCore, QtGui
 from PySide6.QtCore import Qt
 
-__all__ = ["paint_scene", "project"]
+__all__ = ["camera_matrix", "paint_scene", "project"]
 
 
 def _matrix(m: QtGui.QMatrix4x4) -> np.ndarray:
@@ -83,6 +83,12 @@ def _draw_lines(painter: QtGui.QPainter, item: gl.GLLinePlotItem, mvp: np.ndarra
     # one pixel wide: a cosmetic pen (width 0), which the raster engine draws without stroking a path
     pen.setWidthF(0.0 if width <= 1.0 else width)
     pen.setCapStyle(Qt.PenCapStyle.FlatCap)
+    if np.ndim(item.color) == 1:  # one colour for the item
+        (colour, _), = _groups(_rgba8(item.color, 1, background))
+        pen.setColor(colour)
+        painter.setPen(pen)
+        painter.drawLines([QtCore.QLineF(*s) for s in seg.tolist()])
+        return
     colours = _rgba8(item.color, len(pos), background)[a_idx]  # a segment takes its first vertex's colour
     for colour, rows in _groups(colours):
         pen.setColor(colour)
@@ -106,28 +112,37 @@ def _draw_points(painter: QtGui.QPainter, item: gl.GLScatterPlotItem, mvp: np.nd
             painter.drawEllipse(QtCore.QPointF(x, y), rad, rad)
 
 
+def camera_matrix(view: gl.GLViewWidget, width: float, height: float) -> np.ndarray:
+    """Projection × view of ``view``'s camera for a ``width`` × ``height`` picture, ``(4, 4)``."""
+    region = (0, 0, max(int(width), 1), max(int(height), 1))
+    return _matrix(view.projectionMatrix(region, region)) @ _matrix(view.viewMatrix())
+
+
 def paint_scene(painter: QtGui.QPainter, view: gl.GLViewWidget, width: float, height: float,
-                background) -> None:
+                background, only=None, skip=()) -> None:
     """Draw ``view``'s visible items with its camera into ``painter`` (``width`` × ``height`` logical
     pixels), over ``background`` (RGB 0..255, filled by the caller). Translucent lines are drawn opaque
     in their colour blended over the background beforehand: the raster engine's blending of lines cost
     ~8× their drawing (measured), and the lines that are translucent (floor, trails) lie over the
-    background."""
+    background. ``only``: draw just these items (and their children); ``skip``: leave these out."""
     bg = tuple(float(c) / 255.0 for c in background[:3])
-    region = (0, 0, max(int(width), 1), max(int(height), 1))
-    camera = _matrix(view.projectionMatrix(region, region)) @ _matrix(view.viewMatrix())
+    camera = camera_matrix(view, width, height)
 
-    def walk(items, parent: np.ndarray) -> None:
+    def walk(items, parent: np.ndarray, drawing: bool) -> None:
         for item in sorted(items, key=lambda it: it.depthValue()):  # stable: insertion order on ties
-            if not item.visible():
+            if not item.visible() or item in skip:
                 continue
             tr = parent @ _matrix(item.transform())
-            if isinstance(item, gl.GLLinePlotItem):
+            draw = drawing or item in only
+            if not draw:
+                pass
+            elif isinstance(item, gl.GLLinePlotItem):
                 _draw_lines(painter, item, camera @ tr, width, height, bg)
             elif isinstance(item, gl.GLScatterPlotItem):
                 _draw_points(painter, item, camera @ tr, width, height)
             elif hasattr(item, "paint_on"):
                 item.paint_on(painter)
-            walk(item.childItems(), tr)
+            walk(item.childItems(), tr, draw)
 
-    walk([it for it in view.items if it.parentItem() is None], np.eye(4))
+    only = () if only is None else tuple(only)
+    walk([it for it in view.items if it.parentItem() is None], np.eye(4), not only)

@@ -38,7 +38,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtOpenGLWidgets import QOpenGLWidget
 
 from widgets._gl import Lines, Points
-from widgets._scene_painter import paint_scene
+from widgets._scene_painter import camera_matrix, paint_scene
 from widgets._throttle import FRAME_MS, FrameThrottle
 from widgets.colormap import heat_colormap, heat_rgba
 
@@ -503,6 +503,7 @@ class SkeletonView(QtWidgets.QWidget):
         self.gl_view.setMinimumSize(160, 120)
         self.canvas: _ImageCanvas | None = None
         self._frame_image: QtGui.QImage | None = None  # offscreen: the canvas's frame, drawn into again
+        self._backdrop_cache: tuple | None = None  # offscreen: (key, floor data, camera, image)
         self._render = FrameThrottle(self._render_image, FRAME_MS, self, leading=False)
         if self.offscreen:
             self.canvas = _ImageCanvas(self.gl_view)
@@ -685,12 +686,31 @@ class SkeletonView(QtWidgets.QWidget):
         frame and its read-back cost 6–10 ms of the GUI thread). The hidden GL view is never asked to
         render: under llvmpipe the first ``grabFramebuffer`` of a never-shown QOpenGLWidget could crash
         inside Qt (QOpenGLContext::functions on a context that failed to initialise)."""
+        painter = QtGui.QPainter(image)
+        try:
+            painter.drawImage(0, 0, self._backdrop(w, h, image.devicePixelRatio()))
+            paint_scene(painter, self.gl_view, w, h, BACKGROUND, skip=(self.floor,))
+        finally:
+            painter.end()
+        return image
+
+    def _backdrop(self, w: int, h: int, dpr: float) -> QtGui.QImage:
+        """The background with the floor grid, drawn again only when the camera, the size or the floor
+        changes (a playing clip moves neither: ~1 ms of every frame saved)."""
+        camera = camera_matrix(self.gl_view, w, h)
+        key = (w, h, dpr, self.floor.visible())
+        cached = self._backdrop_cache
+        if cached is not None and cached[0] == key and cached[1] is self.floor.pos and \
+                np.array_equal(cached[2], camera):
+            return cached[3]
+        image = _frame(w, h, dpr)
         image.fill(QtGui.QColor(*BACKGROUND))
         painter = QtGui.QPainter(image)
         try:
-            paint_scene(painter, self.gl_view, w, h, BACKGROUND)
+            paint_scene(painter, self.gl_view, w, h, BACKGROUND, only=(self.floor,))
         finally:
             painter.end()
+        self._backdrop_cache = (key, self.floor.pos, camera, image)
         return image
 
     @property
