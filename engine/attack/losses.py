@@ -172,10 +172,12 @@ def perceptual_terms(q_hat: torch.Tensor, q: torch.Tensor, q_lengths: torch.Tens
         parts = torch.cat([dynamics, l_bl[:, None]], 1)
         if grad_scale is None:
             return lp, parts, None
-        grad = torch.matmul(plan.dynamics, d).mul_(2.0 * alpha * grad_scale)
+        # 2α·M·d, scaled, in one batched product (beta = 0: the first argument only gives the shape)
+        grad = torch.baddbmm(d, plan.dynamics.expand(n, t, t), d, beta=0.0, alpha=2.0 * alpha * grad_scale)
         if plan.bone is not None and alpha < 1.0:
-            coef = diff.div_(length).mul_(2.0 * (1.0 - alpha) * grad_scale / t)  # (N, T, E)
-            grad.view(n * t, -1).addmm_((vec * coef[..., None]).view(n * t, -1), plan.bone.T)
+            coef = diff.div_(length)  # (N, T, E): ∂l_bl/∂vec = 2(1−α)/T·(ℓ̂ − ℓ)/ℓ̂·vec, scaled in the product
+            grad.view(n * t, -1).addmm_((vec * coef[..., None]).view(n * t, -1), plan.bone.T,
+                                        alpha=2.0 * (1.0 - alpha) * grad_scale / t)
         return lp, parts, grad.view(n, t, v, c)
 
 

@@ -47,6 +47,9 @@ from .config import MAX_ORDER, AttackConfig
 
 TERMS = ("total", "Lc", "Lp", "l_dyn", *(f"l_dyn_{n}" for n in range(MAX_ORDER + 1)), "l_bl")
 RECORDED = (*TERMS, "lc_grad_norm")
+# the rows the loop writes per iteration (one device copy); total, the first iteration the goal held and
+# the saturation count are derived from them once, at the end (fewer operations per iteration)
+_ROWS = (*TERMS[1:], "lc_grad_norm", "goal")
 CHECK_EVERY = 10  # iterations between the checks that need the host, on a GPU
 
 
@@ -114,12 +117,17 @@ def temporal_smoother(frames: int, sigma: float, dtype: torch.dtype, device: tor
     return TemporalSmoother(frames, sigma, dtype, device) if sigma > 0 and frames > 1 else None
 
 
-def displacement(z: torch.Tensor, smoother: TemporalSmoother | None, rep: torch.Tensor | None
-                 ) -> torch.Tensor:
-    """q̂ − q from Adam's variable ``z`` (N, T, V, 3): smoothed along time by S when there is one,
-    and each tied joint copying its coincident group's representative (``rep``)."""
+def displaced(q: torch.Tensor, z: torch.Tensor, smoother: TemporalSmoother | None, rep: torch.Tensor | None
+              ) -> torch.Tensor:
+    """q̂ = q + d from Adam's variable ``z`` (N, T, V, 3): d is z smoothed along time by S when there is
+    one, each tied joint copying its coincident group's representative (``rep``). q + S·z is one
+    batched product-and-add where S is dense and no joint is tied."""
+    if rep is None and smoother is not None and smoother.matrix is not None:
+        n, t = z.shape[:2]
+        s = smoother.matrix.expand(n, t, t)
+        return torch.baddbmm(q.reshape(n, t, -1), s, z.reshape(n, t, -1)).view_as(q)
     d = z if smoother is None else smoother(z)
-    return d if rep is None else d[:, :, rep]
+    return q + (d if rep is None else d[:, :, rep])
 
 
 def smart_objective(logits: torch.Tensor, q: torch.Tensor, q_hat: torch.Tensor, labels: torch.Tensor,
@@ -187,15 +195,13 @@ class SmartAttack(Attack):
             plan = _plan(cfg, q_all.shape[1], bones, self.layout.num_joints, q_all.dtype, dev)
             q_len_all = L.bone_lengths(q_all, bones) if plan.bone is not None else None
             iters = cfg.iterations
-            hist = torch.full((iters + 1, len(RECORDED), n), float("nan"), device=dev)
+            hist = torch.full((iters + 1, len(_ROWS), n), float("nan"), device=dev)
             out = {
-                "adv": q_all.clone(), "prob": p0_all.clone(),
+                "adv": q_all.clone(), "logits": logits0.clone(),
                 "success": torch.zeros(n, dtype=torch.bool, device=dev),
-                "best": q_all.clone(), "best_prob": p0_all.clone(),
+                "best": q_all.clone(), "best_logits": logits0.clone(),
                 "best_lp": torch.full((n,), float("inf"), device=dev),
                 "iterations": torch.zeros(n, dtype=torch.long, device=dev),
-                "flip": torch.full((n,), -1, dtype=torch.long, device=dev),
-                "sat_count": torch.zeros(n, dtype=torch.long, device=dev),
                 "history": hist, "targets": t_all, "q": q_all, "labels": y_all, "last_it": 0,
             }
             self._out = out
@@ -213,44 +219,41 @@ class SmartAttack(Attack):
             q, y, t, q_len, ref = q_all, y_all, t_all, q_len_all, ref_all
             t_arg = t if cfg.strategy == "sa" else None
             w_c = torch.full((n,), cfg.w, dtype=q_all.dtype, device=dev)  # ∂L/∂Lc per motion
-            last = None  # (x, prob, goal, it) of the last evaluated iterate, written out at the end
+            margin_norm = torch.full((n,), 2 ** 0.5, dtype=q_all.dtype, device=dev)  # ‖∂Lc/∂logits‖, hinge
+            last = None  # (x, logits, goal, it) of the last evaluated iterate, written out at the end
             try:
                 for it in range(iters + 1):
-                    x = q + displacement(adv, smoother, rep)
+                    x = displaced(q, adv, smoother, rep)
                     logits = model(x)
                     lc = _classification(logits, y, cfg, t_arg, ref)
                     with torch.no_grad():
                         # Lp and (1−w)·∂Lp/∂q̂ in closed form; autograd runs through the model and Lc only
                         lp, parts, lp_grad = L.perceptual_terms(x, q, q_len, plan, grad_scale=1.0 - cfg.w)
-                        total = torch.lerp(lc, lp, 1.0 - cfg.w)  # w·Lc + (1−w)·Lp
-                        prob = torch.softmax(logits, 1)
+                        logits = logits.detach()
+                        prob = torch.softmax(logits, 1) if (report or ce) else None
                         goal = L.goal_reached(logits, y, cfg.strategy, targets=t_arg, top_n=cfg.top_n)
-                        gnorm = L.logit_gradient_norm(logits, y, cfg.strategy, targets=t_arg,
-                                                      kind=cfg.classification_loss, reference=ref, prob=prob)
-                        # one (12, N) block in RECORDED's order; under no_grad: nothing to detach
-                        values = torch.cat([torch.stack([total, lc, lp]), parts.T, gnorm[None]])
+                        gnorm = (L.logit_gradient_norm(logits, y, cfg.strategy, targets=t_arg, kind="ce",
+                                                       reference=ref, prob=prob)
+                                 if ce else margin_norm[: lc.shape[0]])
+                        # one (11, N) block in _ROWS's order; under no_grad: nothing to detach
+                        row_list = [lc[None], lp[None], parts.T, gnorm[None], goal.to(lp.dtype)[None]]
                         if masking:  # some motions in the batch may have stopped: write the live ones
+                            values = torch.cat(row_list)
                             hist[it, :, idx] = torch.where(live, values, float("nan"))
                             live4 = live[:, None, None, None]
                             out["adv"][idx] = torch.where(live4, x, out["adv"][idx])
-                            out["prob"][idx] = torch.where(live[:, None], prob, out["prob"][idx])
+                            out["logits"][idx] = torch.where(live[:, None], logits, out["logits"][idx])
                             out["success"][idx] = torch.where(live, goal, out["success"][idx])
                             out["iterations"][idx] = torch.where(live, it, out["iterations"][idx])
-                            flip = out["flip"][idx]
-                            out["flip"][idx] = torch.where(live & goal & (flip < 0), it, flip)
-                            out["sat_count"][idx] += (live & (gnorm < cfg.saturation_tol) & ~goal).long()
                             live = live & ~goal
                         else:  # every motion runs the budget: plain writes, no masks
-                            hist[it] = values
-                            last = (x.detach(), prob, goal, it)  # x is not stepped before the loop ends
-                            out["flip"].masked_fill_(goal & (out["flip"] < 0), it)
-                            if ce:  # the hinge's push never fades
-                                out["sat_count"] += ((gnorm < cfg.saturation_tol) & ~goal).long()
+                            values = torch.cat(row_list, out=hist[it])
+                            last = (x.detach(), logits, goal, it)  # x is not stepped before the loop ends
                         if best:
                             better = goal & (lp < out["best_lp"])
                             out["best_lp"] = torch.where(better, lp, out["best_lp"])
                             out["best"] = torch.where(better[:, None, None, None], x, out["best"])
-                            out["best_prob"] = torch.where(better[:, None], prob, out["best_prob"])
+                            out["best_logits"] = torch.where(better[:, None], logits, out["best_logits"])
                         out["last_it"] = it
                     if report:
                         yield self._report(it, iters, idx, values, prob, goal, x, live, host, with_motion)
@@ -276,9 +279,9 @@ class SmartAttack(Attack):
                     adam.step(adv, grad, cfg.learning_rate(it))
             finally:  # also when the consumer closes the generator early
                 if last is not None and not masking:
-                    lx, lprob, lgoal, lit = last
+                    lx, llogits, lgoal, lit = last
                     out["adv"].copy_(lx)
-                    out["prob"].copy_(lprob)
+                    out["logits"].copy_(llogits)
                     out["success"].copy_(lgoal)
                     out["iterations"].fill_(lit)
 
@@ -286,7 +289,7 @@ class SmartAttack(Attack):
                 goal: torch.Tensor, x: torch.Tensor, live: torch.Tensor, host: dict, with_motion: bool
                 ) -> StepReport:
         """One StepReport from one device→host transfer of this iteration's values."""
-        k, m, c = len(TERMS), idx.shape[0], prob.shape[1]
+        k, m, c = len(TERMS) - 1, idx.shape[0], prob.shape[1]  # the rows of TERMS but total (derived)
         parts = [values[:k].reshape(-1).float(), prob.reshape(-1).float(), goal.float(), live.float(),
                  idx.float()]
         if with_motion:
@@ -309,8 +312,9 @@ class SmartAttack(Attack):
         active[ids[lv]] = True
         active[stopped_now] = True
         rows = np.isin(ids, np.nonzero(active)[0])
-        losses = np.full((k, n), np.nan)
-        losses[:, ids[rows]] = vals[:, rows]
+        losses = np.full((k + 1, n), np.nan)
+        losses[1:, ids[rows]] = vals[:, rows]
+        losses[0] = self.config.w * losses[1] + (1.0 - self.config.w) * losses[2]  # total = w·Lc + (1−w)·Lp
         host["prob"][ids[rows]] = pr[rows]
         host["success"][ids[rows]] = g[rows]
         if with_motion:
@@ -330,13 +334,18 @@ class SmartAttack(Attack):
         cfg = self.config
         it_done = out["iterations"].cpu().clamp_min(1).float()
         success = out["success"].cpu()
-        adv, prob = out["adv"], out["prob"]
+        adv, logits = out["adv"], out["logits"]
         if cfg.select == "best":
             found = torch.isfinite(out["best_lp"])
             adv = torch.where(found[:, None, None, None], out["best"], adv)
-            prob = torch.where(found[:, None], out["best_prob"], prob)
+            logits = torch.where(found[:, None], out["best_logits"], logits)
             success = success | found.cpu()
-        saturated = (out["sat_count"].cpu().float() / it_done > 0.5) & ~success
+        rows = out["history"][: out["last_it"] + 1].cpu().double().numpy()  # (I+1, _ROWS, N)
+        row = {name: rows[:, i, :] for i, name in enumerate(_ROWS)}
+        goal = row["goal"] == 1.0  # False where NaN (a stopped motion)
+        flip = np.where(goal.any(0), goal.argmax(0), -1)
+        sat_count = ((row["lc_grad_norm"] < cfg.saturation_tol) & (row["goal"] == 0.0)).sum(0)
+        saturated = (torch.from_numpy(sat_count).float() / it_done > 0.5) & ~success
         warnings = []
         if saturated.any():
             ids = saturated.nonzero()[:, 0].tolist()
@@ -345,13 +354,13 @@ class SmartAttack(Attack):
                 "confident that ∂Lc/∂logits vanished and the perceptual loss won; try "
                 "classification_loss='margin' or a larger w"
             )
-        hist = out["history"][: out["last_it"] + 1].cpu().double().numpy()
-        prob = prob.detach().cpu()
+        history = {"total": cfg.w * row["Lc"] + (1.0 - cfg.w) * row["Lp"]}
+        history.update({name: row[name].copy() for name in RECORDED[1:]})
+        prob = torch.softmax(logits.detach().float(), 1).cpu()
         return AttackResult(
             adversarial=adv.detach().cpu(), original=out["q"].detach().cpu(),
             labels=out["labels"].cpu(), targets=out["targets"].cpu(), success=success,
-            iterations=out["iterations"].cpu(), flip_iteration=out["flip"].cpu(), probabilities=prob,
-            predicted=prob.argmax(1), saturated=saturated,
-            history={k: hist[:, i, :].copy() for i, k in enumerate(RECORDED)},
+            iterations=out["iterations"].cpu(), flip_iteration=torch.from_numpy(flip).long(),
+            probabilities=prob, predicted=prob.argmax(1), saturated=saturated, history=history,
             config=self.config, warnings=warnings,
         )
