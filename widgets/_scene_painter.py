@@ -94,32 +94,39 @@ def _point_primitives(item: gl.GLScatterPlotItem, mvp: np.ndarray, w: float, h: 
 
 
 def _draw(painter: QtGui.QPainter, primitives: list) -> None:
-    """Draw the primitives farthest first; pens and brushes change only when the colour or width does."""
+    """Draw the primitives farthest first; a run of segments in one colour and width is one call."""
     primitives.sort(key=lambda p: -p[0])  # stable: on equal depth, the order the items were walked
     colours: dict[int, QtGui.QColor] = {}
     pen = QtGui.QPen()
     pen.setCapStyle(Qt.PenCapStyle.FlatCap)
     state = None
+    run: list[QtCore.QLineF] = []
     for _, kind, x0, y0, x1, y1, key, width in primitives:
-        colour = colours.get(key)
-        if colour is None:
-            r, g, b, a = np.array([key], dtype=np.uint32).view(np.uint8).tolist()
-            colour = colours[key] = QtGui.QColor(r, g, b, a)
-        if kind == 0:
-            if state != (0, key, width):
+        new = (kind, key, width)
+        if new != state:
+            if run:
+                painter.drawLines(run)
+                run = []
+            colour = colours.get(key)
+            if colour is None:
+                r, g, b, a = np.array([key], dtype=np.uint32).view(np.uint8).tolist()
+                colour = colours[key] = QtGui.QColor(r, g, b, a)
+            if kind == 0:
                 pen.setColor(colour)
                 # one pixel wide: a cosmetic pen (width 0), drawn without stroking a path
                 pen.setWidthF(0.0 if width <= 1.0 else width)
                 painter.setPen(pen)
-                state = (0, key, width)
-            painter.drawLine(QtCore.QLineF(x0, y0, x1, y1))
-        else:
-            if state is None or state[0] != 1:
-                painter.setPen(Qt.PenStyle.NoPen)
-            if state != (1, key):
+            else:
+                if state is None or state[0] != 1:
+                    painter.setPen(Qt.PenStyle.NoPen)
                 painter.setBrush(colour)
-                state = (1, key)
+            state = new
+        if kind == 0:
+            run.append(QtCore.QLineF(x0, y0, x1, y1))
+        else:
             painter.drawEllipse(QtCore.QPointF(x0, y0), x1, x1)
+    if run:
+        painter.drawLines(run)
 
 
 def paint_scene(painter: QtGui.QPainter, view: gl.GLViewWidget, width: float, height: float,
