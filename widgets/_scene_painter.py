@@ -130,12 +130,13 @@ def _draw(painter: QtGui.QPainter, primitives: list) -> None:
 
 
 def paint_scene(painter: QtGui.QPainter, view: gl.GLViewWidget, width: float, height: float,
-                background, only=None, skip=()) -> None:
+                background, only=None, skip=(), camera: np.ndarray | None = None) -> None:
     """Draw ``view``'s visible items with its camera into ``painter`` (``width`` × ``height`` logical
     pixels), over ``background`` (RGB 0..255, filled by the caller). ``only``: draw just these items (and
-    their children); ``skip``: leave these out."""
+    their children); ``skip``: leave these out; ``camera``: :func:`camera_matrix` when the caller has it."""
     bg = tuple(float(c) / 255.0 for c in background[:3])
-    camera = camera_matrix(view, width, height)
+    if camera is None:
+        camera = camera_matrix(view, width, height)
     primitives: list = []
     overlays: list = []
 

@@ -686,18 +686,18 @@ class SkeletonView(QtWidgets.QWidget):
         frame and its read-back cost 6–10 ms of the GUI thread). The hidden GL view is never asked to
         render: under llvmpipe the first ``grabFramebuffer`` of a never-shown QOpenGLWidget could crash
         inside Qt (QOpenGLContext::functions on a context that failed to initialise)."""
+        camera = camera_matrix(self.gl_view, w, h)
         painter = QtGui.QPainter(image)
         try:
-            painter.drawImage(0, 0, self._backdrop(w, h, image.devicePixelRatio()))
-            paint_scene(painter, self.gl_view, w, h, BACKGROUND, skip=(self.floor,))
+            painter.drawImage(0, 0, self._backdrop(w, h, image.devicePixelRatio(), camera))
+            paint_scene(painter, self.gl_view, w, h, BACKGROUND, skip=(self.floor,), camera=camera)
         finally:
             painter.end()
         return image
 
-    def _backdrop(self, w: int, h: int, dpr: float) -> QtGui.QImage:
+    def _backdrop(self, w: int, h: int, dpr: float, camera: np.ndarray) -> QtGui.QImage:
         """The background with the floor grid, drawn again only when the camera, the size or the floor
         changes (a playing clip moves neither: ~1 ms of every frame saved)."""
-        camera = camera_matrix(self.gl_view, w, h)
         key = (w, h, dpr, self.floor.visible())
         cached = self._backdrop_cache
         if cached is not None and cached[0] == key and cached[1] is self.floor.pos and \
@@ -707,7 +707,7 @@ class SkeletonView(QtWidgets.QWidget):
         image.fill(QtGui.QColor(*BACKGROUND))
         painter = QtGui.QPainter(image)
         try:
-            paint_scene(painter, self.gl_view, w, h, BACKGROUND, only=(self.floor,))
+            paint_scene(painter, self.gl_view, w, h, BACKGROUND, only=(self.floor,), camera=camera)
         finally:
             painter.end()
         self._backdrop_cache = (key, self.floor.pos, camera, image)

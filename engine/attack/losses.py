@@ -104,8 +104,8 @@ def _inverse_counts(frames: int, max_order: int, dtype: torch.dtype, device: str
 class PerceptualPlan:
     """What :func:`perceptual_loss` needs for clips of one length on one device, built once per attack
     (:func:`perceptual_plan`): α, M = Σₙ βₙ·DₙᵀDₙ/(T−n) ``(T, T)``, the bone incidence matrix acting on
-    a frame's flat coordinates, B ⊗ I₃ ``(3V, 3E)`` (None: no bones), and for short clips the per-order
-    report as one ``(T², orders)`` float64 matrix."""
+    a frame's flat coordinates, B ⊗ I₃ ``(3V, 3E)`` (None: no bones), and for short clips l_dyn and the
+    per-order report as one ``(T², 1 + orders)`` float64 matrix (columns: M, then each order's operator)."""
 
     alpha: float
     dynamics: torch.Tensor
@@ -161,9 +161,9 @@ def perceptual_terms(q_hat: torch.Tensor, q: torch.Tensor, q_lengths: torch.Tens
         dynamics = _dynamics(d, plan)  # (N, 1 + orders): l_dyn, l_dyn_0 … l_dyn_max
         if plan.bone is not None:
             if q_lengths is None:
-                q_lengths = _flat_bone_vectors(q, plan.bone).square().sum(-1).add_(1e-12).sqrt_()
+                q_lengths = _lengths(_flat_bone_vectors(q, plan.bone))
             vec = _flat_bone_vectors(q_hat, plan.bone)  # child − parent, (N, T, E, 3)
-            length = vec.square().sum(-1).add_(1e-12).sqrt_()  # as bone_lengths: ε keeps ∂ finite at 0
+            length = _lengths(vec)
             diff = length - q_lengths
             l_bl = diff.square().sum(2).mean(1)
         else:
@@ -185,6 +185,11 @@ def _flat_bone_vectors(x: torch.Tensor, bone: torch.Tensor) -> torch.Tensor:
     """The bone vectors ``(N, T, E, 3)`` of motions ``(N, T, V, 3)``, with B ⊗ I₃ (one product)."""
     n, t = x.shape[:2]
     return torch.mm(x.reshape(n * t, -1), bone).view(n, t, -1, 3)
+
+
+def _lengths(vec: torch.Tensor) -> torch.Tensor:
+    """‖vec‖ over the last axis, as :func:`bone_lengths` (its ε keeps the derivative finite at 0)."""
+    return vec.square().sum(-1).add_(1e-12).sqrt_()
 
 
 class _Perceptual(torch.autograd.Function):
