@@ -41,3 +41,16 @@ def gl_unavailable_reason(qapp) -> str | None:
         ctx.doneCurrent()
     surface.destroy()
     return reason
+
+
+@pytest.fixture
+def gui_thread_gc(qapp):
+    """Cycles collected only in the GUI thread during a Qt test (``workbench.gui_gc``): CPython's
+    automatic collector, run in a worker thread, tore down widgets of earlier tests there and deadlocked
+    with the GUI thread. Collects once more and restores automatic collection afterwards."""
+    from workbench.gui_gc import GuiThreadCollector
+
+    collector = GuiThreadCollector()
+    yield collector
+    collector.stop()
+    collector.deleteLater()

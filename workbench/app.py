@@ -32,6 +32,7 @@ from PySide6.QtCore import Qt  # noqa: E402
 
 import engine  # noqa: E402
 
+from .gui_gc import GuiThreadCollector  # noqa: E402
 from .runtime import apply_thread_policy, resolve_device  # noqa: E402
 
 __all__ = ["create_application", "main", "render_main"]
@@ -47,6 +48,8 @@ def create_application(argv: list[str] | None = None) -> QtWidgets.QApplication:
         app.setApplicationName("SMART Workbench")
         app.setApplicationVersion(engine.__version__)
         app.setOrganizationName("smart-workbench")
+    if app.findChild(GuiThreadCollector) is None:
+        GuiThreadCollector(parent=app)  # cycles collected in the GUI thread only (see workbench.gui_gc)
     return app
 
 

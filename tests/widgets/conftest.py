@@ -20,7 +20,7 @@ def joint_names() -> tuple[str, ...]:
 
 
 @pytest.fixture(autouse=True)
-def _skip_gl_without_context(request, qapp):
+def _skip_gl_without_context(request, qapp, gui_thread_gc):
     """Tests marked ``gl`` skip, with the reason, where no OpenGL context can be had
     (``gl_unavailable_reason``, in ``tests/conftest.py``)."""
     if request.node.get_closest_marker("gl") is not None:

@@ -21,7 +21,7 @@ if QtWidgets.QApplication.instance() is None:
     QtCore.QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
 
 @pytest.fixture(autouse=True)
-def _skip_without_gl(qapp, gl_unavailable_reason):
+def _skip_without_gl(qapp, gl_unavailable_reason, gui_thread_gc):
     """The main window always holds a GL view: every workbench test needs a context (Xvfb + GLX;
     ``gl_unavailable_reason`` is in ``tests/conftest.py``)."""
     if gl_unavailable_reason:

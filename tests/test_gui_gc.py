@@ -1,0 +1,70 @@
+"""The app's garbage-collection policy (``workbench.gui_gc``): cycles are collected in the GUI thread only,
+never in a worker thread that happens to allocate (which tore down widgets there and deadlocked)."""
+
+from __future__ import annotations
+
+import gc
+import threading
+
+import pytest
+
+pytest.importorskip("PySide6")
+
+
+class _Node:
+    def __init__(self, seen: list):
+        self.seen = seen
+        self.me = self  # a cycle: only the cyclic collector frees it
+
+    def __del__(self):
+        self.seen.append(threading.get_ident())
+
+
+def _make_cycles_in_a_thread(n: int, seen: list) -> None:
+    def work():
+        for _ in range(n):
+            _Node(seen)
+    t = threading.Thread(target=work)
+    t.start()
+    t.join()
+
+
+def test_cycles_are_collected_in_the_gui_thread_only(qapp, qtbot):
+    from workbench.gui_gc import GuiThreadCollector
+
+    gui = threading.get_ident()
+    was_enabled = gc.isenabled()
+    gc.enable()
+    gc.collect()
+    try:
+        # without it, CPython collects in the allocating worker thread: the hazard
+        seen: list[int] = []
+        _make_cycles_in_a_thread(5000, seen)
+        assert any(ident != gui for ident in seen)
+
+        collector = GuiThreadCollector(interval_ms=10)
+        assert not gc.isenabled() and collector.active
+        seen = []
+        _make_cycles_in_a_thread(5000, seen)
+        assert seen == []  # nothing collected in the worker
+        qtbot.waitUntil(lambda: len(seen) == 5000, timeout=10_000)  # the GUI thread's timer did it
+        assert set(seen) == {gui} and collector.collections > 0
+        collector.stop()
+        assert gc.isenabled() and not collector.active
+    finally:
+        gc.enable() if was_enabled else gc.disable()
+
+
+def test_the_application_collects_in_its_gui_thread(qapp):
+    from workbench.app import create_application
+    from workbench.gui_gc import GuiThreadCollector
+
+    app = create_application()
+    collector = app.findChild(GuiThreadCollector)
+    try:
+        assert collector is not None and collector.active and not gc.isenabled()
+        assert create_application().findChildren(GuiThreadCollector) == [collector]  # one, however often
+    finally:
+        if collector is not None:
+            collector.stop()
+            collector.setParent(None)
