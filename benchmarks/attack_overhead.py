@@ -9,8 +9,10 @@ ones), so set-up (the clean forward, allocation) is left out; forward+backward a
 timed in alternating rounds and the ratio is the median of the rounds' ratios (on a shared machine
 a neighbour slows both halves of a round alike). Uses the shipped demo checkpoints when present,
 otherwise freshly built models of the same kind (the timing does not depend on the weights).
-The last column, one Adam step on a tensor of the batch's size, is a floor no attack iteration can
-go below: on a model cheaper than a few of those (the demo MLP) the ratio is bound to exceed 1.
+On a GPU the iterations replay one captured CUDA graph each (the default there); the last two
+columns time the same iterations launched eagerly, kernel by kernel. The Adam column, one Adam step
+on a tensor of the batch's size, is a floor no eager iteration can go below: on a model cheaper than
+a few of those (the demo MLP) the ratio is bound to exceed 1.
 """
 
 from __future__ import annotations
@@ -74,11 +76,13 @@ def adam_step_time(x: torch.Tensor, reps: int, device: str) -> float:
     return (_clock() - t0) / reps
 
 
-def iteration_time(model, x, y, iters: int, device: str, warmup: int = 5) -> float:
+def iteration_time(model, x, y, iters: int, device: str, warmup: int = 5, graphs: bool = True) -> float:
     """Seconds per SMART iteration (the natural preset, every motion runs the budget), timed between
-    the loop's iterations: ``SmartAttack._iterate`` yields once per iteration."""
+    the loop's iterations: ``SmartAttack._iterate`` yields once per iteration. On a GPU the iterations
+    replay a CUDA graph (captured during the warm-up) unless ``graphs`` is False."""
     cfg = AttackConfig(iterations=iters + warmup + 1, stop_on_success=False, device=device)
     atk = SmartAttack(model, cfg)
+    atk.use_cuda_graphs = graphs
     loop = atk._iterate(x, y, None, with_motion=False, report=False)
     for _ in range(warmup):
         next(loop)
@@ -109,8 +113,9 @@ def main() -> None:
     _clock = _CLOCKS[args.clock]
     print(f"device {args.device}, torch {torch.__version__}, threads {torch.get_num_threads()}, "
           f"clock {args.clock}")
+    cuda = args.device.startswith("cuda")
     print(f"{'model':8} {'batch':>5} {'fwd+bwd ms':>11} {'iter ms':>9} {'ratio':>6} {'motions/s':>10} "
-          f"{'Adam step ms':>13}")
+          f"{'Adam step ms':>13}" + (f" {'eager iter ms':>14} {'eager ratio':>12}" if cuda else ""))
     for name in args.models:
         model = _model(name, args.device)
         for b in args.batches:
@@ -120,17 +125,23 @@ def main() -> None:
                 y = model(x).argmax(1)
             k = args.iters
             iteration_time(model, x, y, 2, args.device)  # warm-up
-            fbs, its = [], []
+            fbs, its, eagers = [], [], []
             for _ in range(args.rounds):  # alternating: a slow spell of the machine hits both alike
                 fbs.append(forward_backward_time(model, x, reps=k, device=args.device))
                 its.append(iteration_time(model, x, y, k, args.device))
+                if cuda:  # the same iterations launched one kernel at a time from Python
+                    eagers.append(iteration_time(model, x, y, k, args.device, graphs=False))
             fb, it = statistics.median(fbs), statistics.median(its)
             ratio = statistics.median(i / f for i, f in zip(its, fbs, strict=True))
+            extra = ""
+            if cuda:
+                eager_ratio = statistics.median(i / f for i, f in zip(eagers, fbs, strict=True))
+                extra = f" {statistics.median(eagers) * 1e3:14.2f} {eager_ratio:12.2f}"
             adam = min(adam_step_time(x, reps=k, device=args.device) for _ in range(3))
             # motions per second when every motion runs the paper's full 300-iteration budget
             mps = b / (it * 300)
             print(f"{name:8} {b:5d} {fb * 1e3:11.2f} {it * 1e3:9.2f} {ratio:6.2f} {mps:10.2f} "
-                  f"{adam * 1e3:13.2f}")
+                  f"{adam * 1e3:13.2f}" + extra)
 
 
 if __name__ == "__main__":

@@ -663,3 +663,84 @@ def test_best_iterate_has_the_lowest_perceptual_loss_among_successful_ones():
     np.testing.assert_allclose(terms["Lp"].detach().numpy(), best, rtol=1e-5)
     # and it is not the last iterate
     assert (terms["Lp"].detach().numpy() < lp[-1]).any()
+
+
+# -- the CUDA-graph path (iterations replayed as one captured graph) ------------------------------------
+def _graph_configs():
+    return [AttackConfig(iterations=12),  # natural: hinge, best iterate, annealed lr, smoothing
+            AttackConfig(iterations=12, strategy="sa", classification_loss="ce", select="last",
+                         smoothing=0.0),
+            AttackConfig(iterations=12, strategy="abn", top_n=2, lr_schedule="cosine", tie_coincident=False)]
+
+
+def _graph_vs_eager(model, q, y, cfg, targets, device, on_cpu=False):
+    runs = {}
+    for graphed in (False, True):
+        atk = SmartAttack(model, cfg.replace(device=device))
+        atk.use_cuda_graphs = graphed
+        atk._graph_steps_on_cpu = on_cpu
+        runs[graphed] = (atk.run(q, y, targets=targets), atk)
+    return runs[False], runs[True]
+
+
+@pytest.mark.parametrize("cfg", _graph_configs(), ids=["natural", "sa-ce-last", "abn-cosine"])
+def test_graph_path_steps_equal_the_eager_loop_on_the_cpu(cfg):
+    """The graph path's own steps (device counter, learning rate read from a tensor, history written by
+    index, best iterate kept in place), run eagerly on the CPU, give the eager loop's result."""
+    q, model, y = _victim(3, 5, seed=4)
+    targets = (y + 1) % 5 if cfg.strategy == "sa" else None
+    (eager, _), (graph, atk) = _graph_vs_eager(model, q, y, cfg, targets, "cpu", on_cpu=True)
+    assert not atk._out["cuda_graph"]  # no capture on the CPU
+    torch.testing.assert_close(graph.adversarial, eager.adversarial, rtol=1e-5, atol=1e-6)
+    for k in ("success", "iterations", "flip_iteration", "predicted"):
+        assert getattr(graph, k).tolist() == getattr(eager, k).tolist(), k
+    for name, h in eager.history.items():
+        np.testing.assert_allclose(graph.history[name], h, rtol=1e-4, atol=1e-7, err_msg=name)
+    assert graph.history["total"].shape == (13, 3) and np.isfinite(graph.history["total"]).all()
+
+
+def test_graph_path_stops_when_cancelled_and_when_closed_early():
+    q, model, y = _victim(2, 5, seed=5)
+    atk = SmartAttack(model, AttackConfig(iterations=50))
+    atk._graph_steps_on_cpu = True
+    steps = []
+
+    def on_step(report):  # a callback means reports: the eager loop; cancel through the event instead
+        steps.append(report)
+
+    class After:  # an event that is set after k polls
+        def __init__(self, k):
+            self.k = k
+
+        def is_set(self):
+            self.k -= 1
+            return self.k < 0
+
+    res = atk.run(q, y, cancel=After(7))
+    assert res.cancelled and int(res.iterations[0]) < 50
+    assert np.isfinite(res.history["total"][: int(res.iterations[0]) + 1]).all()
+    gen = atk._iterate(q, y, None, with_motion=False, report=False)
+    for _ in range(4):
+        next(gen)
+    gen.close()
+    res = atk.result()
+    assert res.iterations.tolist() == [3, 3]
+    assert not torch.equal(res.adversarial, res.original)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+@pytest.mark.parametrize("cfg", _graph_configs(), ids=["natural", "sa-ce-last", "abn-cosine"])
+@pytest.mark.parametrize("name", ["mlp", "stgcn"])
+def test_cuda_graph_replays_give_the_eager_result(cfg, name):
+    opts = {"frames": 8, "hidden": (16,)} if name == "mlp" else {}
+    model = models.create(name, NTU, 5, **opts).cuda().eval()
+    q = _motions(3, 8).cuda()
+    with torch.no_grad():
+        y = model(q).argmax(1)
+    targets = (y + 1) % 5 if cfg.strategy == "sa" else None
+    (eager, _), (graph, atk) = _graph_vs_eager(model, q, y, cfg, targets, "cuda")
+    assert atk._out["cuda_graph"] and not graph.warnings  # captured and replayed
+    torch.testing.assert_close(graph.adversarial, eager.adversarial, rtol=1e-4, atol=1e-5)
+    assert graph.success.tolist() == eager.success.tolist()
+    for name_, h in eager.history.items():
+        np.testing.assert_allclose(graph.history[name_], h, rtol=1e-3, atol=1e-6, err_msg=name_)

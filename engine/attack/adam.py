@@ -32,19 +32,22 @@ class Adam:
         self.fused = fused and hasattr(torch, "_fused_adam_")
 
     @torch.no_grad()
-    def step(self, param: torch.Tensor, grad: torch.Tensor, lr: float) -> None:
-        """One Adam step of ``param`` (in place) along ``grad`` with learning rate ``lr``."""
+    def step(self, param: torch.Tensor, grad: torch.Tensor, lr: float | torch.Tensor) -> None:
+        """One Adam step of ``param`` (in place) along ``grad`` with learning rate ``lr`` (a number, or
+        a one-element tensor on the device when fused — read there, as a CUDA graph replay needs)."""
         self.steps += 1
         if self.fused:
             self._step += 1
+            lr = lr if isinstance(lr, torch.Tensor) else float(lr)
             try:
                 torch._fused_adam_([param], [grad], [self.exp_avg], [self.exp_avg_sq], [], [self._step],
-                                   lr=float(lr), beta1=self.beta1, beta2=self.beta2, weight_decay=0.0,
+                                   lr=lr, beta1=self.beta1, beta2=self.beta2, weight_decay=0.0,
                                    eps=self.eps, amsgrad=False, maximize=False)
                 return
             except (RuntimeError, NotImplementedError):  # no kernel for this device or dtype: written out
                 self.fused = False  # the kernel raised before touching the tensors
         b1, b2 = self.beta1, self.beta2
+        lr = float(lr)
         self.exp_avg.lerp_(grad, 1.0 - b1)
         self.exp_avg_sq.mul_(b2).addcmul_(grad, grad, value=1.0 - b2)
         bias1 = 1.0 - b1 ** self.steps

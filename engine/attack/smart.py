@@ -51,6 +51,7 @@ RECORDED = (*TERMS, "lc_grad_norm")
 # the saturation count are derived from them once, at the end (fewer operations per iteration)
 _ROWS = (*TERMS[1:], "lc_grad_norm", "goal")
 CHECK_EVERY = 10  # iterations between the checks that need the host, on a GPU
+_GRAPH_WARMUP = 3  # eager iterations on a side stream before the CUDA graph is captured
 
 
 def tree_bones(lay: Layout) -> np.ndarray:
@@ -174,6 +175,11 @@ class SmartAttack(Attack):
     """
 
     config_class = AttackConfig
+    #: on a CUDA device, run the iterations of an attack without ``stop_on_success`` and without reports
+    #: as one captured CUDA graph each (see :meth:`_graphed`); False: always eagerly
+    use_cuda_graphs: bool = True
+    #: tests: run that path's steps (device counter, learning rate as a tensor) eagerly on the CPU
+    _graph_steps_on_cpu: bool = False
 
     def _iterate(self, motions: Any, labels: Any, targets: Any, with_motion: bool, report: bool
                  ) -> Iterator[StepReport | None]:
@@ -203,6 +209,7 @@ class SmartAttack(Attack):
                 "best_lp": torch.full((n,), float("inf"), device=dev),
                 "iterations": torch.zeros(n, dtype=torch.long, device=dev),
                 "history": hist, "targets": t_all, "q": q_all, "labels": y_all, "last_it": 0,
+                "warnings": [], "cuda_graph": False,  # … whether the iterations replayed a CUDA graph
             }
             self._out = out
             if report:
@@ -221,24 +228,57 @@ class SmartAttack(Attack):
             w_c = torch.full((n,), cfg.w, dtype=q_all.dtype, device=dev)  # ∂L/∂Lc per motion
             margin_norm = torch.full((n,), 2 ** 0.5, dtype=q_all.dtype, device=dev)  # ‖∂Lc/∂logits‖, hinge
             last = None  # (x, logits, goal, it) of the last evaluated iterate, written out at the end
+
+            def evaluate(adv, q, y, t_arg, ref, q_len):
+                """Φ(q̂), Lc with its graph, and (without gradient) Lp, its closed-form gradient and
+                this iteration's rows of the history, in _ROWS's order."""
+                x = displaced(q, adv, smoother, rep)
+                logits = model(x)
+                lc = _classification(logits, y, cfg, t_arg, ref)
+                with torch.no_grad():
+                    # Lp and (1−w)·∂Lp/∂q̂ in closed form; autograd runs through the model and Lc only
+                    lp, parts, lp_grad = L.perceptual_terms(x, q, q_len, plan, grad_scale=1.0 - cfg.w)
+                    logits = logits.detach()
+                    prob = torch.softmax(logits, 1) if (report or ce) else None
+                    goal = L.goal_reached(logits, y, cfg.strategy, targets=t_arg, top_n=cfg.top_n)
+                    gnorm = (L.logit_gradient_norm(logits, y, cfg.strategy, targets=t_arg, kind="ce",
+                                                   reference=ref, prob=prob)
+                             if ce else margin_norm[: lc.shape[0]])
+                    rows = [lc[None], lp[None], parts.T, gnorm[None], goal.to(lp.dtype)[None]]
+                return x, logits, lc, lp, lp_grad, prob, goal, rows
+
+            @torch.no_grad()
+            def keep_best(x, logits, goal, lp):
+                """The successful iterate with the lowest Lp so far, updated in place."""
+                better = goal & (lp < out["best_lp"])
+                torch.where(better, lp, out["best_lp"], out=out["best_lp"])
+                torch.where(better[:, None, None, None], x, out["best"], out=out["best"])
+                torch.where(better[:, None], logits, out["best_logits"], out=out["best_logits"])
+
+            graph = (self.use_cuda_graphs and (dev.type == "cuda" or self._graph_steps_on_cpu)
+                     and not masking and not report
+                     and adam.fused and iters > _GRAPH_WARMUP)
             try:
-                for it in range(iters + 1):
-                    x = displaced(q, adv, smoother, rep)
-                    logits = model(x)
-                    lc = _classification(logits, y, cfg, t_arg, ref)
+                if graph:  # every motion runs the budget, nothing reported: one CUDA graph per iteration
+                    box: list = [None]
+                    yield from self._graphed(evaluate, keep_best, (adv, q, y, t_arg, ref, q_len), adam, w_c,
+                                             hist, best, iters, box)
+                    last = box[0]
+                    if self.cancelled():  # the last evaluated iterate is written out below
+                        return
+                    x, logits, _, lp, _, _, goal, rows = evaluate(adv, q, y, t_arg, ref, q_len)
                     with torch.no_grad():
-                        # Lp and (1−w)·∂Lp/∂q̂ in closed form; autograd runs through the model and Lc only
-                        lp, parts, lp_grad = L.perceptual_terms(x, q, q_len, plan, grad_scale=1.0 - cfg.w)
-                        logits = logits.detach()
-                        prob = torch.softmax(logits, 1) if (report or ce) else None
-                        goal = L.goal_reached(logits, y, cfg.strategy, targets=t_arg, top_n=cfg.top_n)
-                        gnorm = (L.logit_gradient_norm(logits, y, cfg.strategy, targets=t_arg, kind="ce",
-                                                       reference=ref, prob=prob)
-                                 if ce else margin_norm[: lc.shape[0]])
-                        # one (11, N) block in _ROWS's order; under no_grad: nothing to detach
-                        row_list = [lc[None], lp[None], parts.T, gnorm[None], goal.to(lp.dtype)[None]]
+                        torch.cat(rows, out=hist[iters])
+                        if best:
+                            keep_best(x, logits, goal, lp)
+                    last = (x.detach(), logits, goal, iters)
+                    yield None
+                    return
+                for it in range(iters + 1):
+                    x, logits, lc, lp, lp_grad, prob, goal, rows = evaluate(adv, q, y, t_arg, ref, q_len)
+                    with torch.no_grad():
                         if masking:  # some motions in the batch may have stopped: write the live ones
-                            values = torch.cat(row_list)
+                            values = torch.cat(rows)
                             hist[it, :, idx] = torch.where(live, values, float("nan"))
                             live4 = live[:, None, None, None]
                             out["adv"][idx] = torch.where(live4, x, out["adv"][idx])
@@ -247,13 +287,10 @@ class SmartAttack(Attack):
                             out["iterations"][idx] = torch.where(live, it, out["iterations"][idx])
                             live = live & ~goal
                         else:  # every motion runs the budget: plain writes, no masks
-                            values = torch.cat(row_list, out=hist[it])
+                            values = torch.cat(rows, out=hist[it])
                             last = (x.detach(), logits, goal, it)  # x is not stepped before the loop ends
                         if best:
-                            better = goal & (lp < out["best_lp"])
-                            out["best_lp"] = torch.where(better, lp, out["best_lp"])
-                            out["best"] = torch.where(better[:, None, None, None], x, out["best"])
-                            out["best_logits"] = torch.where(better[:, None], logits, out["best_logits"])
+                            keep_best(x, logits, goal, lp)
                         out["last_it"] = it
                     if report:
                         yield self._report(it, iters, idx, values, prob, goal, x, live, host, with_motion)
@@ -278,12 +315,71 @@ class SmartAttack(Attack):
                         ref = None if ref is None else ref[keep]
                     adam.step(adv, grad, cfg.learning_rate(it))
             finally:  # also when the consumer closes the generator early
+                if graph and last is None:
+                    last = box[0]
                 if last is not None and not masking:
                     lx, llogits, lgoal, lit = last
                     out["adv"].copy_(lx)
                     out["logits"].copy_(llogits)
                     out["success"].copy_(lgoal)
                     out["iterations"].fill_(lit)
+                    out["last_it"] = lit
+
+    def _graphed(self, evaluate, keep_best, inputs, adam, w_c, hist, best, iters, box) -> Iterator[None]:
+        """Iterations 0 … iters−1 (evaluate, record, step) of the loop without masks or reports, on a GPU:
+        the first ``_GRAPH_WARMUP`` run eagerly on a side stream (as torch asks before a capture), the
+        next is captured as one CUDA graph, which then replays once per iteration — a few microseconds
+        of launching instead of hundreds of kernel launches from Python. The iteration index and the
+        learning rate are read on the device (a counter the graph increments, the schedule as a
+        tensor). ``box[0]`` is (x, logits, goal, it) of the last evaluated iterate. Falls back to the
+        eager steps (with a warning in the result) if the model cannot be captured."""
+        adv, q, y, t_arg, ref, q_len = inputs
+        dev = adv.device
+        counter = torch.zeros(1, dtype=torch.long, device=dev)  # the iteration being evaluated
+        lrs = torch.tensor([self.config.learning_rate(i) for i in range(iters)], dtype=torch.float32,
+                           device=dev)
+
+        def step():
+            x, logits, lc, lp, lp_grad, _, goal, rows = evaluate(adv, q, y, t_arg, ref, q_len)
+            with torch.no_grad():
+                hist.index_copy_(0, counter, torch.cat(rows).to(hist.dtype)[None])
+                if best:
+                    keep_best(x, logits, goal, lp)
+            (grad,) = torch.autograd.grad((lc, x), adv, grad_outputs=(w_c, lp_grad))
+            adam.step(adv, grad, lrs[counter])
+            counter.add_(1)
+            return x.detach(), logits, goal
+
+        cuda_graph = None
+        eager = dev.type != "cuda"  # (tests only: the same steps on the CPU)
+        if not eager:
+            side = torch.cuda.Stream(device=dev)
+            main = torch.cuda.current_stream(dev)
+        for it in range(iters):
+            if cuda_graph is None and not eager and it == _GRAPH_WARMUP:
+                main.wait_stream(side)
+                cuda_graph = torch.cuda.CUDAGraph()
+                try:
+                    with torch.cuda.graph(cuda_graph):
+                        static = step()
+                except Exception as exc:  # noqa: BLE001 - an op that cannot be captured: run eagerly
+                    cuda_graph, eager = None, True
+                    self._out["warnings"].append(
+                        f"CUDA graph capture failed ({type(exc).__name__}: {exc}); the attack ran without it")
+            if cuda_graph is not None:
+                self._out["cuda_graph"] = True
+                cuda_graph.replay()
+                box[0] = (*static, it)
+            elif eager:
+                box[0] = (*step(), it)
+            else:
+                side.wait_stream(main)
+                with torch.cuda.stream(side):
+                    box[0] = (*step(), it)
+                main.wait_stream(side)
+            yield None
+            if self.cancelled():
+                return
 
     def _report(self, it: int, iters: int, idx: torch.Tensor, values: torch.Tensor, prob: torch.Tensor,
                 goal: torch.Tensor, x: torch.Tensor, live: torch.Tensor, host: dict, with_motion: bool
@@ -346,7 +442,7 @@ class SmartAttack(Attack):
         flip = np.where(goal.any(0), goal.argmax(0), -1)
         sat_count = ((row["lc_grad_norm"] < cfg.saturation_tol) & (row["goal"] == 0.0)).sum(0)
         saturated = (torch.from_numpy(sat_count).float() / it_done > 0.5) & ~success
-        warnings = []
+        warnings = list(out["warnings"])
         if saturated.any():
             ids = saturated.nonzero()[:, 0].tolist()
             warnings.append(
