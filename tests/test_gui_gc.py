@@ -68,3 +68,42 @@ def test_the_application_collects_in_its_gui_thread(qapp):
         if collector is not None:
             collector.stop()
             collector.setParent(None)
+
+
+def test_a_full_collection_waits_until_the_old_generation_grew_by_a_quarter(qapp):
+    """CPython's rule, kept in the GUI thread: a full pass (hundreds of ms in a loaded app) only once the
+    objects promoted since the last one reach a quarter of those it kept."""
+    from workbench.gui_gc import GuiThreadCollector
+
+    threshold, was_enabled = gc.get_threshold(), gc.isenabled()
+    gc.set_threshold(1, 1, 1)  # every check is due for some generation
+    collector = GuiThreadCollector(interval_ms=3_600_000)  # checked by hand below
+    try:
+        for _ in range(30):  # garbage and a little growth: young collections only
+            _Node([])
+            collector.check()
+        assert collector.collections >= 10 and collector.full_collections == 0
+        keep = [[] for _ in range(collector._long_lived // 4 + 1000)]  # a quarter more long-lived objects
+        for _ in range(30):
+            _Node([])
+            collector.check()
+        assert collector.full_collections >= 1
+        assert len(keep) > 0
+    finally:
+        collector.stop()
+        gc.set_threshold(*threshold)
+        gc.enable() if was_enabled else gc.disable()
+
+
+def test_the_app_freezes_what_exists_at_start_and_gives_it_back(qapp):
+    from workbench.gui_gc import GuiThreadCollector
+
+    was_enabled = gc.isenabled()
+    collector = GuiThreadCollector(freeze=True)
+    try:
+        assert gc.get_freeze_count() > 1000  # the modules and classes loaded so far
+        assert collector._long_lived < gc.get_freeze_count()  # what a full pass still walks
+    finally:
+        collector.stop()
+        gc.enable() if was_enabled else gc.disable()
+    assert gc.get_freeze_count() == 0

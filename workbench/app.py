@@ -38,8 +38,9 @@ from .runtime import apply_thread_policy, resolve_device  # noqa: E402
 __all__ = ["create_application", "main", "render_main"]
 
 
-def create_application(argv: list[str] | None = None) -> QtWidgets.QApplication:
-    """The QApplication (existing or new) with GL contexts shared between views."""
+def create_application(argv: list[str] | None = None, workers: bool = True) -> QtWidgets.QApplication:
+    """The QApplication (existing or new) with GL contexts shared between views. ``workers``: the app
+    will run worker threads, so Python's cycles are collected in the GUI thread only (``gui_gc``)."""
     app = QtWidgets.QApplication.instance()
     if app is None:
         apply_thread_policy()
@@ -48,8 +49,8 @@ def create_application(argv: list[str] | None = None) -> QtWidgets.QApplication:
         app.setApplicationName("SMART Workbench")
         app.setApplicationVersion(engine.__version__)
         app.setOrganizationName("smart-workbench")
-    if app.findChild(GuiThreadCollector) is None:
-        GuiThreadCollector(parent=app)  # cycles collected in the GUI thread only (see workbench.gui_gc)
+    if workers and app.findChild(GuiThreadCollector) is None:
+        GuiThreadCollector(freeze=True, parent=app)  # cycles collected in the GUI thread only (gui_gc)
     return app
 
 
@@ -311,7 +312,7 @@ def _render(args) -> int:
     print(f"motion {args.index} ({ds.class_names[label]}): {'success' if ok else 'no success'} after "
           f"{int(res.iterations[0])} iterations, predicted {pred_name}")
 
-    create_application([sys.argv[0]])
+    create_application([sys.argv[0]], workers=False)  # renders in this thread only
     view = make_export_view()
     job = ClipJob(
         original=res.original[0].numpy(), adversarial=res.adversarial[0].numpy(),
