@@ -49,7 +49,9 @@ TERMS = ("total", "Lc", "Lp", "l_dyn", *(f"l_dyn_{n}" for n in range(MAX_ORDER +
 RECORDED = (*TERMS, "lc_grad_norm")
 # the rows the loop writes per iteration (one device copy); total, the first iteration the goal held and
 # the saturation count are derived from them once, at the end (fewer operations per iteration)
-_ROWS = (*TERMS[1:], "lc_grad_norm", "goal")
+# (Lc, Lp, ∂Lc norm and goal stacked, then the perceptual parts: three operations per iteration)
+_ROWS = ("Lc", "Lp", "lc_grad_norm", "goal", *TERMS[3:])
+_TERM_ROWS = [_ROWS.index(name) for name in TERMS[1:]]  # TERMS but total, in _ROWS
 CHECK_EVERY = 10  # iterations between the checks that need the host, on a GPU
 _GRAPH_WARMUP = 3  # eager iterations on a side stream before the CUDA graph is captured
 
@@ -243,8 +245,8 @@ class SmartAttack(Attack):
                     goal = L.goal_reached(logits, y, cfg.strategy, targets=t_arg, top_n=cfg.top_n)
                     gnorm = (L.logit_gradient_norm(logits, y, cfg.strategy, targets=t_arg, kind="ce",
                                                    reference=ref, prob=prob)
-                             if ce else margin_norm[: lc.shape[0]])
-                    rows = [lc[None], lp[None], parts.T, gnorm[None], goal.to(lp.dtype)[None]]
+                             if ce else margin_norm if lc.shape[0] == n else margin_norm[: lc.shape[0]])
+                    rows = [torch.stack((lc, lp, gnorm, goal)), parts.T]  # (the bool goal promoted)
                 return x, logits, lc, lp, lp_grad, prob, goal, rows
 
             @torch.no_grad()
@@ -252,8 +254,8 @@ class SmartAttack(Attack):
                 """The successful iterate with the lowest Lp so far, updated in place."""
                 better = goal & (lp < out["best_lp"])
                 torch.where(better, lp, out["best_lp"], out=out["best_lp"])
-                torch.where(better[:, None, None, None], x, out["best"], out=out["best"])
-                torch.where(better[:, None], logits, out["best_logits"], out=out["best_logits"])
+                torch.where(better.view(-1, 1, 1, 1), x, out["best"], out=out["best"])
+                torch.where(better.view(-1, 1), logits, out["best_logits"], out=out["best_logits"])
 
             graph = (self.use_cuda_graphs and (dev.type == "cuda" or self._graph_steps_on_cpu)
                      and not masking and not report
@@ -385,8 +387,8 @@ class SmartAttack(Attack):
                 goal: torch.Tensor, x: torch.Tensor, live: torch.Tensor, host: dict, with_motion: bool
                 ) -> StepReport:
         """One StepReport from one device→host transfer of this iteration's values."""
-        k, m, c = len(TERMS) - 1, idx.shape[0], prob.shape[1]  # the rows of TERMS but total (derived)
-        parts = [values[:k].reshape(-1).float(), prob.reshape(-1).float(), goal.float(), live.float(),
+        k, m, c = len(_ROWS), idx.shape[0], prob.shape[1]
+        parts = [values.reshape(-1).float(), prob.reshape(-1).float(), goal.float(), live.float(),
                  idx.float()]
         if with_motion:
             parts.append(x.detach().reshape(-1).float())
@@ -408,8 +410,8 @@ class SmartAttack(Attack):
         active[ids[lv]] = True
         active[stopped_now] = True
         rows = np.isin(ids, np.nonzero(active)[0])
-        losses = np.full((k + 1, n), np.nan)
-        losses[1:, ids[rows]] = vals[:, rows]
+        losses = np.full((len(TERMS), n), np.nan)
+        losses[1:, ids[rows]] = vals[_TERM_ROWS][:, rows]
         losses[0] = self.config.w * losses[1] + (1.0 - self.config.w) * losses[2]  # total = w·Lc + (1−w)·Lp
         host["prob"][ids[rows]] = pr[rows]
         host["success"][ids[rows]] = g[rows]
