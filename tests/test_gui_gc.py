@@ -103,7 +103,17 @@ def test_the_app_freezes_what_exists_at_start_and_gives_it_back(qapp):
     try:
         assert gc.get_freeze_count() > 1000  # the modules and classes loaded so far
         assert collector._long_lived < gc.get_freeze_count()  # what a full pass still walks
+        frozen = gc.get_freeze_count()
+        keep = [[] for _ in range(5000)]  # the window and the demo, loaded after the start
+        assert collector.settle() and gc.get_freeze_count() >= frozen + 5000 and len(keep) == 5000
+        assert not collector.settle()  # once
     finally:
         collector.stop()
         gc.enable() if was_enabled else gc.disable()
     assert gc.get_freeze_count() == 0
+    plain = GuiThreadCollector()  # the tests' collector: nothing frozen, nothing to settle
+    try:
+        assert not plain.settle() and gc.get_freeze_count() == 0
+    finally:
+        plain.stop()
+        gc.enable() if was_enabled else gc.disable()

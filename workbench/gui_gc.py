@@ -13,7 +13,10 @@ only what was allocated since (1–4 ms during an attack). A full collection wal
 for the 320,000 of a loaded window (this VM). So, as CPython does, the oldest generation is collected only
 once the objects promoted into it since the last full collection reach a quarter of those it kept then;
 and the app (``freeze=True``) freezes the 266,000 objects that exist when it starts (modules, classes:
-never garbage), which leaves ~80,000 for a full pass (60 ms).
+never garbage), which leaves ~80,000 for a full pass (60 ms). Once the window has loaded its first dataset
+and model, :func:`settle` makes that full pass once, at a moment the user waits anyway, and freezes what
+survives (the window, the demo): otherwise the first full pass fell in the first attack (a 90 ms stall).
+The price: a cycle among those objects that becomes garbage later is only freed at exit.
 
 While a cycle of pyqtgraph items is torn down, Qt may call a Python override (``sizeHint``) of an item
 whose attributes the collector has already cleared; PySide reports the AttributeError through
@@ -28,7 +31,7 @@ import sys
 
 from PySide6 import QtCore
 
-__all__ = ["GuiThreadCollector"]
+__all__ = ["GuiThreadCollector", "settle"]
 
 
 class GuiThreadCollector(QtCore.QObject):
@@ -44,6 +47,7 @@ class GuiThreadCollector(QtCore.QObject):
         self._frozen = bool(freeze)
         self.collections = 0
         self.full_collections = 0
+        self.settled = False
         if self._frozen:
             gc.collect()
             gc.freeze()  # never walked again (given back by stop())
@@ -99,6 +103,17 @@ class GuiThreadCollector(QtCore.QObject):
         self.collections += 1
         return collected
 
+    def settle(self) -> bool:
+        """With ``freeze``, once: a full collection now, and what survives frozen. True if it ran."""
+        if not (self._frozen and self._timer.isActive()) or self.settled:
+            return False
+        self._collect(2)
+        gc.freeze()
+        self._pending, self._long_lived = 0, len(gc.get_objects(generation=2))
+        self.full_collections += 1
+        self.settled = True
+        return True
+
     def stop(self) -> None:
         if not self._timer.isActive():
             return
@@ -108,3 +123,10 @@ class GuiThreadCollector(QtCore.QObject):
         self._collect(2)
         if self._was_enabled:
             gc.enable()
+
+
+def settle() -> bool:
+    """:meth:`GuiThreadCollector.settle` on the application's collector, if it has one."""
+    app = QtCore.QCoreApplication.instance()
+    collector = None if app is None else app.findChild(GuiThreadCollector)
+    return collector.settle() if collector is not None else False

@@ -17,6 +17,7 @@ from pathlib import Path
 from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import Qt, Signal, Slot
 
+from . import gui_gc
 from .attack_dock import AttackDock
 from .attack_runner import AttackRunner
 from .data_dock import DataDock
@@ -32,7 +33,7 @@ from .plots_dock import PlotsDock
 from .results_dock import ResultsDock
 from .runtime import cuda_available
 from .settings import Settings
-from .state import WorkbenchState
+from .state import ModelStatus, WorkbenchState
 from .tasks import TaskRunner
 from .transfer import TransferController
 from .transfer_dock import TransferDock
@@ -58,6 +59,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.settings = settings
         self.modal_errors = True  # False: errors go to the status bar and error_shown only (screenshots)
         self._started = False
+        self._gc_settled = False
         self.setWindowTitle("SMART Workbench")
         self.setAcceptDrops(True)
         self.setDockNestingEnabled(True)
@@ -187,6 +189,9 @@ class MainWindow(QtWidgets.QMainWindow):
         if not self._started:
             self._started = True
             QtCore.QTimer.singleShot(0, self.ready.emit)
+        if not self._gc_settled and self.state.status == ModelStatus.READY:
+            self._gc_settled = True  # the first dataset and model are in: one full collection now
+            QtCore.QTimer.singleShot(0, gui_gc.settle)
 
     # --------------------------------------------------------------------------------------- errors
     def show_error(self, title: str, problem: Problem | str, hint: str = "") -> None:
