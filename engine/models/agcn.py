@@ -59,7 +59,7 @@ from ..skeleton import Layout
 from . import graph
 from ._blocks import AGCNBackbone, GCNTCNUnit, UnitTCN, bn_init, conv_init, down_block
 from ._registry import register
-from .preprocess import check_motion, pre_normalize, rotation_onto
+from .preprocess import bone_pairs_on, check_motion, pre_normalize, rotation_onto
 
 __all__ = [
     "AGCN", "AGCNEnsemble", "bone_stream", "check_motion", "official_agcn_input", "pack_bodies",
@@ -79,7 +79,7 @@ def pack_bodies(x: torch.Tensor, num_person: int = 2) -> torch.Tensor:
 
 def bone_stream(x: torch.Tensor, layout: Layout | str) -> torch.Tensor:
     """Bones on ``(N, C, T, V, M)``: ``bone[v] = joint[v] - joint[u]`` over :func:`graph.bone_pairs`."""
-    pairs = torch.as_tensor(graph.bone_pairs(layout), device=x.device)
+    pairs = bone_pairs_on(layout, x.device)
     return x[:, :, :, pairs[:, 0]] - x[:, :, :, pairs[:, 1]]
 
 

@@ -187,7 +187,8 @@ class _Encoder(nn.Module):
         x = self.mlp1(x)
         x = self.mlp2(self.node2edge(x, rel_rec, rel_send))
         skip = x
-        x = (rel_rec.t() @ x) / x.new_tensor(float(rel_rec.shape[1]))  # mean over receivers' slots
+        # (the divisor made on the device: a host tensor here would be a copy per call, no CUDA graph)
+        x = (rel_rec.t() @ x) / x.new_full((), float(rel_rec.shape[1]))  # mean over receivers' slots
         x = self.mlp3(x)
         x = torch.cat([self.node2edge(x, rel_rec, rel_send), skip], dim=-1)
         return self.fc_out(self.mlp4(x))

@@ -33,6 +33,8 @@ Without it (official files) the model sees the motion as given.
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 from torch import nn
 
@@ -94,6 +96,13 @@ class HRNN(nn.Module):
         if self.preprocess:
             x = x - x[:, :1, self.root:self.root + 1, :]
         n, t = x.shape[:2]
+        # cuDNN's RNN backward runs only in training mode, and an attack needs ∂logits/∂x of the model in
+        # eval mode: on a GPU with gradients wanted, torch's native RNN kernels instead (same results)
+        native = x.is_cuda and torch.is_grad_enabled() and not self.training
+        with torch.backends.cudnn.flags(enabled=False) if native else contextlib.nullcontext():
+            return self._network(x, n, t)
+
+    def _network(self, x: torch.Tensor, n: int, t: int) -> torch.Tensor:
         h1 = {p: self.bl1[p](x[:, :, getattr(self, f"idx_{p}")].reshape(n, t, -1))[0] for p in _PARTS}
         h2 = {p: self.bl2[p](torch.cat([h1[p], h1["trunk"]], -1))[0] for p in _PARTS[1:]}
         upper = self.bl3["upper"](torch.cat([h2["left_arm"], h2["right_arm"]], -1))[0]

@@ -20,8 +20,8 @@ from ..skeleton import Layout
 from . import graph
 
 __all__ = [
-    "align_axes", "bone_stream", "centre_frames", "check_motion", "data_bn_mvc", "fill_null_frames",
-    "motion_stream", "pack_two_bodies", "pad_frames", "pre_normalize", "rotation_onto",
+    "align_axes", "bone_pairs_on", "bone_stream", "centre_frames", "check_motion", "data_bn_mvc",
+    "fill_null_frames", "motion_stream", "pack_two_bodies", "pad_frames", "pre_normalize", "rotation_onto",
 ]
 
 
@@ -83,9 +83,8 @@ def _rotation_onto(v: torch.Tensor, axis: int) -> torch.Tensor:
     about ``v x axis`` (Rodrigues), identity where the official code returns one
     (``|v|_1 < 1e-6``, ``|v x axis|_1 < 1e-6`` or an angle below 1e-6). Float64, differentiable."""
     v = v.to(torch.float64)
-    e = torch.zeros(3, dtype=torch.float64, device=v.device)
-    e[axis] = 1.0
-    e = e.expand_as(v)
+    eye3 = torch.eye(3, dtype=torch.float64, device=v.device)
+    e = eye3[axis].expand_as(v)  # (made on the device: no copy from the host, capturable in a CUDA graph)
     norm = v.norm(dim=-1, keepdim=True)
     vu = v / norm.clamp(min=1e-300)
     w = torch.linalg.cross(vu, e, dim=-1)  # sin(theta) * unit axis
@@ -96,7 +95,7 @@ def _rotation_onto(v: torch.Tensor, axis: int) -> torch.Tensor:
         torch.stack([w[:, 2], zero, -w[:, 0]], -1),
         torch.stack([-w[:, 1], w[:, 0], zero], -1),
     ], dim=-2)
-    eye = torch.eye(3, dtype=torch.float64, device=v.device).expand(v.shape[0], 3, 3)
+    eye = eye3.expand(v.shape[0], 3, 3)
     rot = eye + k + (k @ k) / (1.0 + cos).clamp(min=1e-12)[:, None, None]
     with torch.no_grad():
         raw_axis = torch.linalg.cross(v, e, dim=-1)
@@ -137,11 +136,23 @@ def pre_normalize(x: torch.Tensor, lay: Layout, pad_to: int | None = 300, null_f
     return x
 
 
+_PAIRS: dict[tuple[str, str], torch.Tensor] = {}
+
+
+def bone_pairs_on(lay: Layout | str, device: torch.device) -> torch.Tensor:
+    """:func:`.graph.bone_pairs` as a long tensor on ``device``, made once per layout and device: a copy
+    from the host in every forward would make the attack wait on the GPU and cannot be captured in a
+    CUDA graph."""
+    key = (lay if isinstance(lay, str) else lay.name, str(device))
+    pairs = _PAIRS.get(key)
+    if pairs is None:
+        pairs = _PAIRS[key] = torch.as_tensor(graph.bone_pairs(lay), device=device)
+    return pairs
+
+
 def bone_stream(x: torch.Tensor, lay: Layout) -> torch.Tensor:
     """Bones in slot order: ``out[..., v, :] = x[..., v, :] - x[..., u, :]`` for :func:`.graph.bone_pairs`."""
-    pairs = graph.bone_pairs(lay)
-    partner = torch.as_tensor(pairs[:, 1], device=x.device)
-    return x - x.index_select(-2, partner)
+    return x - x.index_select(-2, bone_pairs_on(lay, x.device)[:, 1])
 
 
 def motion_stream(x: torch.Tensor) -> torch.Tensor:
