@@ -263,6 +263,7 @@ class SmartAttack(Attack):
             graph = (self.use_cuda_graphs and (dev.type == "cuda" or self._graph_steps_on_cpu)
                      and not masking and not report
                      and adam.fused and iters > _GRAPH_WARMUP)
+            first = 0  # the first iteration the eager loop below runs
             try:
                 if graph:  # every motion runs the budget, nothing reported: one CUDA graph per iteration
                     box: list = [None]
@@ -271,15 +272,8 @@ class SmartAttack(Attack):
                     last = box[0]
                     if self.cancelled():  # the last evaluated iterate is written out below
                         return
-                    x, logits, _, lp, _, _, goal, rows = evaluate(adv, q, y, t_arg, ref, q_len)
-                    with torch.no_grad():
-                        torch.cat(rows, out=hist[iters])
-                        if best:
-                            keep_best(x, logits, goal, lp)
-                    last = (x.detach(), logits, goal, iters)
-                    yield None
-                    return
-                for it in range(iters + 1):
+                    first = iters  # the final evaluation (no step after it) runs eagerly
+                for it in range(first, iters + 1):
                     x, logits, lc, lp, lp_grad, prob, goal, rows = evaluate(adv, q, y, t_arg, ref, q_len)
                     with torch.no_grad():
                         if masking:  # some motions in the batch may have stopped: write the live ones
