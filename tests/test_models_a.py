@@ -17,7 +17,7 @@ from _model_helpers import (
     wrong_shapes_are_refused,
 )
 
-from engine import models
+from engine import models, skeleton
 
 SMALL = {
     "stgcn": {"width": 8, "pad_to": 24},
@@ -215,6 +215,16 @@ def test_ctrgcn_preprocessing_matches_official_steps():
     bone = models.create("ctrgcn", "ntu25", 3, width=8, stream="bone")
     np.testing.assert_allclose(bone.prepare(x).detach().numpy()[2], _np_bones(_np_ctrgcn(x[2].numpy())),
                                atol=2e-5, rtol=1e-4)
+
+
+def test_ctrgcn_preprocessing_is_differentiable_in_the_coordinates():
+    """The batched crop-and-resample (index tensors, no host reads) carries gradients like the official
+    per-take steps: through the centring, the gathered frames and the linear weights."""
+    from engine.models.ctrgcn import official_ctrgcn_input
+
+    lay = skeleton.layout("ntu25")
+    x = (torch.randn(2, 11, 25, 3, dtype=torch.float64) * 0.3).requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda m: official_ctrgcn_input(m, lay, 1, window=7), (x,))
 
 
 def test_preprocess_false_only_packs():

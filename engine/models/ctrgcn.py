@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..skeleton import Layout
@@ -57,28 +56,46 @@ __all__ = ["CTRGCN", "official_ctrgcn_input"]
 
 def official_ctrgcn_input(x: torch.Tensor, layout: Layout, num_person: int = 2, window: int = 64,
                           p_interval: float = 0.95, preprocess: bool = True) -> torch.Tensor:
-    """CTR-GCN's test input ``(N, 3, window, V, M)`` from motions ``(N, T, V, 3)`` (joint stream)."""
+    """CTR-GCN's test input ``(N, 3, window, V, M)`` from motions ``(N, T, V, 3)`` (joint stream).
+
+    The official steps per take: drop the all-zero frames, subtract the first frame's spine-mid joint,
+    count the frames whose coordinates do not sum to 0 (``valid``), keep ``[bias, valid − bias)`` with
+    ``bias = ⌊(1 − p)·valid/2⌋`` and resample that to ``window`` frames linearly (``F.interpolate``,
+    ``align_corners=False``). Written for the whole batch on the device — the frames kept, the crop and the
+    sampling positions are index tensors, never read back — so the input costs no host synchronisation
+    and an attack on CTR-GCN can be captured as a CUDA graph. Differentiable in the coordinates."""
     if not preprocess:
         return pack_bodies(x, num_person)
+    n, t, v, _ = x.shape
     mid = graph.landmarks(layout)["spine_mid"]
-    nonzero = (x.detach() != 0).flatten(2).any(-1).cpu().numpy()  # (N, T)
-    out = []
-    for i in range(x.shape[0]):
-        keep = np.flatnonzero(nonzero[i])
-        if len(keep) == 0:
-            out.append(x.new_zeros(3, window, x.shape[2], num_person))
-            continue
-        clip = x[i, torch.as_tensor(keep, device=x.device)]  # (T', V, 3)
-        clip = clip - clip[0, mid]
-        valid = int((clip.detach().sum(dim=(1, 2)) != 0).sum())
-        bias = int((1 - p_interval) * valid / 2)
-        clip = clip[bias:valid - bias]
-        if clip.shape[0] == 0:
-            clip = x.new_zeros(1, x.shape[2], 3)
-        seq = clip.permute(1, 2, 0).reshape(1, -1, clip.shape[0])  # (1, V*3, L)
-        seq = F.interpolate(seq, size=window, mode="linear", align_corners=False)
-        out.append(pack_bodies(seq.view(1, x.shape[2], 3, window).permute(0, 3, 1, 2), num_person)[0])
-    return torch.stack(out)
+    frames = torch.arange(t, device=x.device)
+    with torch.no_grad():
+        kept = (x != 0).flatten(2).any(-1)  # (N, T)
+        count = kept.sum(1)  # K per take
+        # the kept frames first, in their order: a stable sort on (dropped, time)
+        order = torch.argsort(torch.where(kept, frames, frames + t), dim=1)
+    clip = x.gather(1, order[:, :, None, None].expand(n, t, v, 3))
+    clip = clip - clip[:, :1, mid:mid + 1]  # the first kept frame's spine mid
+    with torch.no_grad():
+        in_clip = frames[None] < count[:, None]
+        valid = ((clip.sum((2, 3)) != 0) & in_clip).sum(1)
+        bias = ((1.0 - p_interval) * valid.double() / 2.0).floor().long()
+        length = valid - 2 * bias  # may be 0 or less: a zero take, as the official code gives
+        scale = length.float() / window
+        j = torch.arange(window, device=x.device, dtype=torch.float32)
+        src = (scale[:, None] * (j[None] + 0.5) - 0.5).clamp_min(0.0)  # (N, window)
+        i0 = src.floor().long()
+        i1 = torch.minimum(i0 + 1, (length - 1).clamp_min(0)[:, None])
+        lam = (src - i0.to(src.dtype)).to(x.dtype)
+        i0 = (i0 + bias[:, None]).clamp(0, t - 1)
+        i1 = (i1 + bias[:, None]).clamp(0, t - 1)
+        empty = (count == 0) | (length <= 0)
+    a = clip.gather(1, i0[:, :, None, None].expand(n, window, v, 3))
+    b = clip.gather(1, i1[:, :, None, None].expand(n, window, v, 3))
+    lam = lam[:, :, None, None]
+    seq = a * (1 - lam) + b * lam  # (N, window, V, 3)
+    seq = torch.where(empty[:, None, None, None], torch.zeros_like(seq), seq)
+    return pack_bodies(seq, num_person)
 
 
 class MultiScaleTemporalConv(nn.Module):

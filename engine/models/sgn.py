@@ -240,8 +240,12 @@ class SGN(nn.Module):
         n, t = x.shape[:2]
         return x, torch.full((n,), t, dtype=torch.int64, device=x.device)
 
-    def offsets(self, length: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The draws of step 2: offsets ``(N, K, seg)`` and logit weights ``(N, K)``."""
+    def offsets(self, length: torch.Tensor, frames: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The draws of step 2: offsets ``(N, K, seg)`` and logit weights ``(N, K)``. ``frames``: the
+        clips' frame count T; with it the "mean" draws are ``K = max(T, seg) // seg`` (a bound known
+        from the shape, draws ``r ≥ d`` weighted 0: the same mean without reading ``max d`` back from
+        the device, so an attack on SGN never waits on the GPU and can be captured as a CUDA graph);
+        without it ``K = max d``."""
         n = length.shape[0]
         d = length.clamp(min=self.seg) // self.seg  # (N,)
         dev = length.device
@@ -252,7 +256,7 @@ class SGN(nn.Module):
             return off, torch.full((n, k), 1.0 / k, device=dev)
         if self.sampling == "centre":
             return ((d - 1) // 2)[:, None, None].expand(n, 1, self.seg), torch.ones(n, 1, device=dev)
-        k = int(d.max())
+        k = max(int(frames), self.seg) // self.seg if frames is not None else int(d.max())
         r = torch.arange(k, device=dev)
         w = (r[None] < d[:, None]).float() / d[:, None].float()
         off = torch.minimum(r[None], (d - 1)[:, None])[:, :, None].expand(n, k, self.seg)
@@ -284,7 +288,7 @@ class SGN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         clip, length = self.prepare(x)
-        off, w = self.offsets(length)
+        off, w = self.offsets(length, clip.shape[1])
         n, k = w.shape
         rows = sample_segments(
             clip.repeat_interleave(k, dim=0), length.repeat_interleave(k), self.seg, off.reshape(n * k, -1)
