@@ -699,14 +699,28 @@ def test_graph_path_steps_equal_the_eager_loop_on_the_cpu(cfg):
     assert graph.history["total"].shape == (13, 3) and np.isfinite(graph.history["total"]).all()
 
 
+def test_graph_path_reports_what_the_eager_loop_reports():
+    """The GUI asks for reports: on the graph path they carry the same losses, probabilities, success
+    and iterate as on the eager loop, iteration by iteration."""
+    q, model, y = _victim(2, 5, seed=6)
+    reports = {}
+    for graphed in (False, True):
+        atk = SmartAttack(model, AttackConfig(iterations=8))
+        atk._graph_steps_on_cpu = graphed
+        reports[graphed] = list(atk.steps(q, y, with_motion=True))
+    assert [r.iteration for r in reports[True]] == list(range(9)) == [r.iteration for r in reports[False]]
+    for a, b in zip(reports[False], reports[True], strict=True):
+        for name, v in a.losses.items():
+            np.testing.assert_allclose(b.losses[name], v, rtol=1e-4, atol=1e-7, err_msg=name)
+        np.testing.assert_allclose(b.probabilities, a.probabilities, rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(b.adversarial, a.adversarial, rtol=1e-5, atol=1e-6)
+        assert b.success.tolist() == a.success.tolist() and b.active.all()
+
+
 def test_graph_path_stops_when_cancelled_and_when_closed_early():
     q, model, y = _victim(2, 5, seed=5)
     atk = SmartAttack(model, AttackConfig(iterations=50))
     atk._graph_steps_on_cpu = True
-    steps = []
-
-    def on_step(report):  # a callback means reports: the eager loop; cancel through the event instead
-        steps.append(report)
 
     class After:  # an event that is set after k polls
         def __init__(self, k):

@@ -177,8 +177,8 @@ class SmartAttack(Attack):
     """
 
     config_class = AttackConfig
-    #: on a CUDA device, run the iterations of an attack without ``stop_on_success`` and without reports
-    #: as one captured CUDA graph each (see :meth:`_graphed`); False: always eagerly
+    #: on a CUDA device, run the iterations of an attack without ``stop_on_success`` as one captured CUDA
+    #: graph each (see :meth:`_graphed`; reports, as the GUI asks, too); False: always eagerly
     use_cuda_graphs: bool = True
     #: why the last run did not replay a CUDA graph although it could have (None: it did, or no GPU)
     cuda_graph_note: str | None = None
@@ -261,14 +261,19 @@ class SmartAttack(Attack):
                 torch.where(better.view(-1, 1), logits, out["best_logits"], out=out["best_logits"])
 
             graph = (self.use_cuda_graphs and (dev.type == "cuda" or self._graph_steps_on_cpu)
-                     and not masking and not report
-                     and adam.fused and iters > _GRAPH_WARMUP)
+                     and not masking and adam.fused and iters > _GRAPH_WARMUP)
             first = 0  # the first iteration the eager loop below runs
             try:
-                if graph:  # every motion runs the budget, nothing reported: one CUDA graph per iteration
+                if graph:  # every motion runs the budget: one CUDA graph per iteration
                     box: list = [None]
-                    yield from self._graphed(evaluate, keep_best, (adv, q, y, t_arg, ref, q_len), adam, w_c,
-                                             hist, best, iters, box)
+                    inputs = (adv, q, y, t_arg, ref, q_len)
+                    steps = self._graphed(evaluate, keep_best, inputs, adam, w_c, hist, best, iters, box)
+                    for it, values, prob in steps:
+                        if report:  # (the GUI: one transfer per iteration, as on the eager path)
+                            x, _, goal, _ = box[0]
+                            yield self._report(it, iters, idx, values, prob, goal, x, live, host, with_motion)
+                        else:
+                            yield None
                     last = box[0]
                     if self.cancelled():  # the last evaluated iterate is written out below
                         return
@@ -324,8 +329,10 @@ class SmartAttack(Attack):
                     out["iterations"].fill_(lit)
                     out["last_it"] = lit
 
-    def _graphed(self, evaluate, keep_best, inputs, adam, w_c, hist, best, iters, box) -> Iterator[None]:
-        """Iterations 0 … iters−1 (evaluate, record, step) of the loop without masks or reports, on a GPU:
+    def _graphed(self, evaluate, keep_best, inputs, adam, w_c, hist, best, iters, box
+                 ) -> Iterator[tuple[int, torch.Tensor, torch.Tensor | None]]:
+        """Iterations 0 … iters−1 (evaluate, record, step) of the loop without masks, on a GPU, yielding
+        ``(it, values, prob)`` — this iteration's history rows and probabilities (for reports):
         the first ``_GRAPH_WARMUP`` run eagerly on a side stream (as torch asks before a capture), the
         next is captured as one CUDA graph, which then replays once per iteration — a few microseconds
         of launching instead of hundreds of kernel launches from Python. The iteration index and the
@@ -339,15 +346,16 @@ class SmartAttack(Attack):
                            device=dev)
 
         def step():
-            x, logits, lc, lp, lp_grad, _, goal, rows = evaluate(adv, q, y, t_arg, ref, q_len)
+            x, logits, lc, lp, lp_grad, prob, goal, rows = evaluate(adv, q, y, t_arg, ref, q_len)
             with torch.no_grad():
-                hist.index_copy_(0, counter, torch.cat(rows).to(hist.dtype)[None])
+                values = torch.cat(rows)
+                hist.index_copy_(0, counter, values.to(hist.dtype)[None])
                 if best:
                     keep_best(x, logits, goal, lp)
             (grad,) = torch.autograd.grad((lc, x), adv, grad_outputs=(w_c, lp_grad))
             adam.step(adv, grad, lrs[counter])
             counter.add_(1)
-            return x.detach(), logits, goal
+            return x.detach(), logits, goal, values, prob
 
         cuda_graph = None
         eager = dev.type != "cuda"  # (tests only: the same steps on the CPU)
@@ -369,15 +377,16 @@ class SmartAttack(Attack):
             if cuda_graph is not None:
                 self._out["cuda_graph"] = True
                 cuda_graph.replay()
-                box[0] = (*static, it)
+                outs = static
             elif eager:
-                box[0] = (*step(), it)
+                outs = step()
             else:
                 side.wait_stream(main)
                 with torch.cuda.stream(side):
-                    box[0] = (*step(), it)
+                    outs = step()
                 main.wait_stream(side)
-            yield None
+            box[0] = (*outs[:3], it)
+            yield it, outs[3], outs[4]
             if self.cancelled():
                 return
 
