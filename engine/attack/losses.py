@@ -266,8 +266,9 @@ def bone_length_loss(q: torch.Tensor, q_hat: torch.Tensor, bones: torch.Tensor,
 
 def _kth_largest_other(logits: torch.Tensor, labels: torch.Tensor, k: int) -> torch.Tensor:
     """The index of the k-th largest logit among the classes other than ``labels`` (k = 1: the runner-up)."""
-    masked = logits.detach().scatter(1, labels[:, None], float("-inf"))
-    return masked.argmax(1) if k == 1 else masked.topk(k, dim=1).indices[:, k - 1]
+    with torch.no_grad():
+        masked = logits.scatter(1, labels[:, None], float("-inf"))
+        return masked.argmax(1) if k == 1 else masked.topk(k, dim=1).indices[:, k - 1]
 
 
 def classification_loss(logits: torch.Tensor, labels: torch.Tensor, strategy: str, *,

@@ -243,7 +243,6 @@ class SmartAttack(Attack):
                 with torch.no_grad():
                     # Lp and (1−w)·∂Lp/∂q̂ in closed form; autograd runs through the model and Lc only
                     lp, parts, lp_grad = L.perceptual_terms(x, q, q_len, plan, grad_scale=1.0 - cfg.w)
-                    logits = logits.detach()
                     prob = torch.softmax(logits, 1) if (report or ce) else None
                     goal = L.goal_reached(logits, y, cfg.strategy, targets=t_arg, top_n=cfg.top_n)
                     gnorm = (L.logit_gradient_norm(logits, y, cfg.strategy, targets=t_arg, kind="ce",
@@ -292,7 +291,7 @@ class SmartAttack(Attack):
                             live = live & ~goal
                         else:  # every motion runs the budget: plain writes, no masks
                             values = torch.cat(rows, out=hist[it])
-                            last = (x.detach(), logits, goal, it)  # x is not stepped before the loop ends
+                            last = (x, logits, goal, it)  # x is not stepped before the loop ends
                         if best:
                             keep_best(x, logits, goal, lp)
                         out["last_it"] = it
@@ -323,10 +322,11 @@ class SmartAttack(Attack):
                     last = box[0]
                 if last is not None and not masking:
                     lx, llogits, lgoal, lit = last
-                    out["adv"].copy_(lx)
-                    out["logits"].copy_(llogits)
-                    out["success"].copy_(lgoal)
-                    out["iterations"].fill_(lit)
+                    with torch.no_grad():
+                        out["adv"].copy_(lx)
+                        out["logits"].copy_(llogits)
+                        out["success"].copy_(lgoal)
+                        out["iterations"].fill_(lit)
                     out["last_it"] = lit
 
     def _graphed(self, evaluate, keep_best, inputs, adam, w_c, hist, best, iters, box
