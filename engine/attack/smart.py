@@ -370,7 +370,7 @@ class SmartAttack(Attack):
                     with torch.cuda.graph(cuda_graph):
                         static = step()
                 except Exception as exc:  # noqa: BLE001 - an op that cannot be captured: run eagerly
-                    # (a user's model that reads from the device in its forward; every shipped one captures)
+                    # (a model that reads from the device in its forward; the shipped ones are written not to)
                     cuda_graph, eager = None, True
                     self.cuda_graph_note = (f"not captured as a CUDA graph ({type(exc).__name__}: "
                                             f"{str(exc).splitlines()[0]}); the iterations ran eagerly")
