@@ -28,7 +28,7 @@ from .catalog import (
     resolve_model_spec,
 )
 from .errors import Problem
-from .evaluation import evaluate, warm_up
+from .evaluation import evaluate, prepare_inference, warm_up
 from .settings import Settings
 from .state import ModelStatus, WorkbenchState
 from .tasks import TaskRunner
@@ -179,8 +179,20 @@ class Loader(QtCore.QObject):
         def failed(problem: Problem):
             self.settled.emit()
 
-        self.tasks.start("catalog", lambda progress, cancelled: fitting_models(ds, extra), done,
-                         on_fail=failed)
+        device = self._device()
+
+        def job(progress, cancelled):
+            choices = fitting_models(ds, extra)
+            for c in choices:  # the black-box panel's copies, made now rather than during an attack
+                if cancelled():
+                    break
+                try:
+                    prepare_inference(load_model(c.source).model, device)
+                except (ValueError, OSError, RuntimeError):  # offered anyway: the panel says what fails
+                    continue
+            return choices
+
+        self.tasks.start("catalog", job, done, on_fail=failed)
 
     def _progress(self, done: int, total: int, _text: str) -> None:
         self.state.set_job((f"evaluating {done} / {total}", done, total))
