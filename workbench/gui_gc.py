@@ -80,14 +80,22 @@ class GuiThreadCollector(QtCore.QObject):
             gen = 1  # CPython's rule: a full collection only once the old generation grew by a quarter
         if gen < 0:
             return gen
+        if gen == 2:
+            self._full_pass()
+            return gen
         young = len(gc.get_objects(generation=0)) + len(gc.get_objects(generation=1)) if gen == 1 else 0
         collected = self._collect(gen)
         if gen == 1:
             self._pending += max(young - collected, 0)
-        elif gen == 2:
-            self._pending, self._long_lived = 0, len(gc.get_objects(generation=2))
-            self.full_collections += 1
         return gen
+
+    def _full_pass(self, freeze: bool = False) -> None:
+        """A full collection (then, with ``freeze``, what survives frozen) and the quarter rule's reset."""
+        self._collect(2)
+        if freeze:
+            gc.freeze()
+        self._pending, self._long_lived = 0, len(gc.get_objects(generation=2))
+        self.full_collections += 1
 
     def _collect(self, generation: int) -> int:
         hook = sys.excepthook
@@ -107,10 +115,7 @@ class GuiThreadCollector(QtCore.QObject):
         """With ``freeze``, once: a full collection now, and what survives frozen. True if it ran."""
         if not (self._frozen and self._timer.isActive()) or self.settled:
             return False
-        self._collect(2)
-        gc.freeze()
-        self._pending, self._long_lived = 0, len(gc.get_objects(generation=2))
-        self.full_collections += 1
+        self._full_pass(freeze=True)
         self.settled = True
         return True
 

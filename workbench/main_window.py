@@ -59,7 +59,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self.settings = settings
         self.modal_errors = True  # False: errors go to the status bar and error_shown only (screenshots)
         self._started = False
-        self._gc_settled = False
         self.setWindowTitle("SMART Workbench")
         self.setAcceptDrops(True)
         self.setDockNestingEnabled(True)
@@ -189,8 +188,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if not self._started:
             self._started = True
             QtCore.QTimer.singleShot(0, self.ready.emit)
-        if not self._gc_settled and self.state.status == ModelStatus.READY:
-            self._gc_settled = True  # the first dataset and model are in: one full collection now
+        if self.state.status == ModelStatus.READY:  # the first time: one full collection (gui_gc.settle)
             QtCore.QTimer.singleShot(0, gui_gc.settle)
 
     # --------------------------------------------------------------------------------------- errors
