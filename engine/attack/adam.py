@@ -16,6 +16,8 @@ import math
 
 import torch
 
+from .grad_mode import without_grad
+
 
 class Adam:
     """Adam's moments for a tensor shaped like ``like``; :meth:`step` updates a tensor in place."""
@@ -31,7 +33,7 @@ class Adam:
         self._step = torch.zeros((), dtype=torch.float32, device=like.device)
         self.fused = fused and hasattr(torch, "_fused_adam_")
 
-    @torch.no_grad()
+    @without_grad
     def step(self, param: torch.Tensor, grad: torch.Tensor, lr: float | torch.Tensor) -> None:
         """One Adam step of ``param`` (in place) along ``grad`` with learning rate ``lr`` (a number, or
         a one-element tensor on the device when fused — read there, as a CUDA graph replay needs)."""

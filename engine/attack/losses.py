@@ -31,12 +31,15 @@ import torch
 import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
+from .grad_mode import without_grad
+
 __all__ = [
     "PerceptualPlan",
     "bone_length_loss",
     "bone_lengths",
     "bone_operator",
     "classification_loss",
+    "classification_terms",
     "difference_matrix",
     "dynamics_losses",
     "dynamics_operators",
@@ -104,8 +107,9 @@ def _inverse_counts(frames: int, max_order: int, dtype: torch.dtype, device: str
 class PerceptualPlan:
     """What :func:`perceptual_loss` needs for clips of one length on one device, built once per attack
     (:func:`perceptual_plan`): α, M = Σₙ βₙ·DₙᵀDₙ/(T−n) ``(T, T)``, the bone incidence matrix acting on
-    a frame's flat coordinates, B ⊗ I₃ ``(3V, 3E)`` (None: no bones), and for short clips l_dyn and the
-    per-order report as one ``(T², 1 + orders)`` float64 matrix (columns: M, then each order's operator)."""
+    a frame's flat coordinates ``(3V, 3E)``, columns axis-major (None: no bones), and for short clips l_dyn
+    and the per-order report as one ``(T², 1 + orders)`` float64 matrix (columns: M, then each order's
+    operator)."""
 
     alpha: float
     dynamics: torch.Tensor
@@ -123,8 +127,12 @@ def perceptual_plan(frames: int, alpha: float, betas: tuple[float, ...], bones: 
     dev = str(device)
     m = dynamics_operators(frames, tuple(float(b) for b in betas), dtype, dev)
     bone = None
-    if bones.numel():  # (x_v,c) ↦ (x_child − x_parent)_e,c on a frame's flat (V·3) coordinates: no transposes
+    if bones.numel():  # (x_v,c) ↦ (x_child − x_parent)_c,e on a frame's flat (V·3) coordinates: no transposes
+        # (B ⊗ I₃, its columns reordered axis-major: a bone's length is then a sum over a middle axis, 2×
+        # faster than over an innermost axis of 3)
         bone = torch.kron(bone_operator(bones, joints, torch.float64), torch.eye(3, dtype=torch.float64))
+        e = bones.shape[0]
+        bone = bone.view(3 * joints, e, 3).transpose(1, 2).reshape(3 * joints, 3 * e)
         bone = bone.to(dtype=dtype, device=device)
     report = None
     if frames * frames <= GRAM_REPORT_MAX:  # Σₖ‖Δⁿdₖ‖²/(T−n) = ⟨G, DₙᵀDₙ⟩/(T−n), G = Σₖ dₖdₖᵀ; l_dyn = ⟨G, M⟩
@@ -144,6 +152,7 @@ def perceptual_loss(q_hat: torch.Tensor, q: torch.Tensor, q_lengths: torch.Tenso
     return _Perceptual.apply(q_hat, q, q_lengths, plan)
 
 
+@without_grad
 def perceptual_terms(q_hat: torch.Tensor, q: torch.Tensor, q_lengths: torch.Tensor | None,
                      plan: PerceptualPlan, grad_scale: float | None = None
                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
@@ -154,42 +163,41 @@ def perceptual_terms(q_hat: torch.Tensor, q: torch.Tensor, q_lengths: torch.Tens
     ∂l_bl/∂q̂ = Bᵀ(2(ℓ̂ − ℓ)/(M·ℓ̂) ⊙ bone vectors). The autograd graph of the plain functions has ~40
     nodes for these few lines; on a small recognizer their forward and backward passes were a third of
     an attack's iteration. Where ``grad_scale`` is None no gradient is formed."""
-    with torch.no_grad():
-        n, t, v, c = q_hat.shape
-        alpha = plan.alpha
-        d = (q_hat - q).reshape(n, t, v * c)  # the coordinate trajectories, frames along dim 1
-        dynamics = _dynamics(d, plan)  # (N, 1 + orders): l_dyn, l_dyn_0 … l_dyn_max
-        if plan.bone is not None:
-            if q_lengths is None:
-                q_lengths = _lengths(_flat_bone_vectors(q, plan.bone))
-            vec = _flat_bone_vectors(q_hat, plan.bone)  # child − parent, (N, T, E, 3)
-            length = _lengths(vec)
-            diff = length - q_lengths
-            l_bl = diff.square().sum(2).mean(1)
-        else:
-            l_bl = q_hat.new_zeros(n)
-        lp = torch.lerp(dynamics[:, 0], l_bl, 1.0 - alpha)  # α·l_dyn + (1−α)·l_bl
-        parts = torch.cat([dynamics, l_bl[:, None]], 1)
-        if grad_scale is None:
-            return lp, parts, None
-        # 2α·M·d, scaled, in one batched product (beta = 0: the first argument only gives the shape)
-        grad = torch.baddbmm(d, plan.dynamics.expand(n, t, t), d, beta=0.0, alpha=2.0 * alpha * grad_scale)
-        if plan.bone is not None and alpha < 1.0:
-            coef = diff.div_(length)  # (N, T, E): ∂l_bl/∂vec = 2(1−α)/T·(ℓ̂ − ℓ)/ℓ̂·vec, scaled in the product
-            grad.view(n * t, -1).addmm_((vec * coef[..., None]).view(n * t, -1), plan.bone.T,
-                                        alpha=2.0 * (1.0 - alpha) * grad_scale / t)
-        return lp, parts, grad.view(n, t, v, c)
+    n, t, v, c = q_hat.shape
+    alpha = plan.alpha
+    d = (q_hat - q).reshape(n, t, v * c)  # the coordinate trajectories, frames along dim 1
+    dynamics = _dynamics(d, plan)  # (N, 1 + orders): l_dyn, l_dyn_0 … l_dyn_max
+    if plan.bone is not None:
+        if q_lengths is None:
+            q_lengths = _lengths(_flat_bone_vectors(q, plan.bone))
+        vec = _flat_bone_vectors(q_hat, plan.bone)  # child − parent, (N, T, 3, E)
+        length = _lengths(vec)
+        diff = length - q_lengths
+        l_bl = torch.linalg.vecdot(diff, diff).mean(1)  # Σ over a frame's bones, mean over frames
+    else:
+        l_bl = q_hat.new_zeros(n)
+    lp = torch.lerp(dynamics[:, 0], l_bl, 1.0 - alpha)  # α·l_dyn + (1−α)·l_bl
+    parts = torch.cat([dynamics, l_bl[:, None]], 1)
+    if grad_scale is None:
+        return lp, parts, None
+    # 2α·M·d, scaled, in one batched product (beta = 0: the first argument only gives the shape)
+    grad = torch.baddbmm(d, plan.dynamics.expand(n, t, t), d, beta=0.0, alpha=2.0 * alpha * grad_scale)
+    if plan.bone is not None and alpha < 1.0:
+        coef = diff.div_(length)  # (N, T, E): ∂l_bl/∂vec = 2(1−α)/T·(ℓ̂ − ℓ)/ℓ̂·vec, scaled in the product
+        grad.view(n * t, -1).addmm_(vec.mul_(coef.unsqueeze(2)).view(n * t, -1), plan.bone.T,
+                                    alpha=2.0 * (1.0 - alpha) * grad_scale / t)
+    return lp, parts, grad.view(n, t, v, c)
 
 
 def _flat_bone_vectors(x: torch.Tensor, bone: torch.Tensor) -> torch.Tensor:
-    """The bone vectors ``(N, T, E, 3)`` of motions ``(N, T, V, 3)``, with B ⊗ I₃ (one product)."""
+    """The bone vectors ``(N, T, 3, E)`` (axis-major) of motions ``(N, T, V, 3)``: one product."""
     n, t = x.shape[:2]
-    return torch.mm(x.reshape(n * t, -1), bone).view(n, t, -1, 3)
+    return torch.mm(x.reshape(n * t, -1), bone).view(n, t, 3, -1)
 
 
 def _lengths(vec: torch.Tensor) -> torch.Tensor:
-    """‖vec‖ over the last axis, as :func:`bone_lengths` (its ε keeps the derivative finite at 0)."""
-    return vec.square().sum(-1).add_(1e-12).sqrt_()
+    """‖vec‖ over the axis dimension (2), as :func:`bone_lengths` (its ε keeps the derivative finite at 0)."""
+    return vec.square().sum(2).add_(1e-12).sqrt_()
 
 
 class _Perceptual(torch.autograd.Function):
@@ -264,11 +272,11 @@ def bone_length_loss(q: torch.Tensor, q_hat: torch.Tensor, bones: torch.Tensor,
     return (bone_lengths(q_hat, bones, operator) - lq).pow(2).sum(dim=2).mean(dim=1)
 
 
+@without_grad
 def _kth_largest_other(logits: torch.Tensor, labels: torch.Tensor, k: int) -> torch.Tensor:
     """The index of the k-th largest logit among the classes other than ``labels`` (k = 1: the runner-up)."""
-    with torch.no_grad():
-        masked = logits.scatter(1, labels[:, None], float("-inf"))
-        return masked.argmax(1) if k == 1 else masked.topk(k, dim=1).indices[:, k - 1]
+    masked = logits.scatter(1, labels[:, None], float("-inf"))
+    return masked.argmax(1) if k == 1 else masked.topk(k, dim=1).indices[:, k - 1]
 
 
 def classification_loss(logits: torch.Tensor, labels: torch.Tensor, strategy: str, *,
@@ -313,6 +321,57 @@ def classification_loss(logits: torch.Tensor, labels: torch.Tensor, strategy: st
     raise ValueError(f"unknown strategy {strategy!r} or classification loss {kind!r}")
 
 
+@without_grad
+def classification_terms(logits: torch.Tensor, labels: torch.Tensor, strategy: str, *,
+                         targets: torch.Tensor | None = None, top_n: int = 3, kind: str = "ce",
+                         confidence: float = 0.0, reference: torch.Tensor | None = None
+                         ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """``(Lc (N,), ∂Lc/∂logits (N, C), ‖∂Lc/∂logits‖ (N,), softmax (N, C) or None)`` in closed form, no
+    autograd: the values of :func:`classification_loss` and the gradient autograd takes through it (tested
+    equal), so that the attack's backward pass runs through the recognizer only.
+
+    Cross entropy (p = softmax, written so that no digit is lost where p_y ≈ 1):
+      * AB, label: ∂/∂z log p_y = e_y − p, whose y-th entry 1 − p_y is summed from the other classes;
+      * AB, reference r: r − p·Σr;   * ABN: p ⊙ (log p − Σ p log p);   * SA: p − e_t (as AB's, negated).
+    Margin: e_plus − e_minus where the hinge is not clamped (torch's clamp_min passes the gradient at
+    equality too), 0 where it is; the reported norm is √2 (see :func:`logit_gradient_norm`).
+    """
+    if kind == "margin":
+        if strategy in ("ab", "abn"):
+            k = 1 if strategy == "ab" else min(top_n, logits.shape[1] - 1)
+            plus, minus = labels, _kth_largest_other(logits, labels, k)
+        elif strategy == "sa":
+            plus, minus = _kth_largest_other(logits, targets, 1), targets
+        else:
+            raise ValueError(f"unknown strategy {strategy!r}")
+        sign = torch.zeros_like(logits).scatter_(1, plus[:, None], 1.0).scatter_(1, minus[:, None], -1.0)
+        raw = (logits * sign).sum(1)
+        grad = sign.mul_((raw >= -confidence)[:, None])
+        return raw.clamp_min(-confidence), grad, logits.new_full((logits.shape[0],), 2 ** 0.5), None
+    if kind != "ce":
+        raise ValueError(f"unknown classification loss {kind!r}")
+    logp = F.log_softmax(logits, dim=1)
+    p = logp.exp()
+    if strategy == "abn":
+        lc = (p * logp).sum(1)  # = −Entropy
+        grad = (logp - lc[:, None]).mul_(p)
+    elif strategy == "ab" and reference is not None:
+        lc = (reference * logp).sum(1)
+        grad = torch.addcmul(reference, p, reference.sum(1, keepdim=True), value=-1.0)
+    elif strategy in ("ab", "sa"):
+        idx = (labels if strategy == "ab" else targets)[:, None]
+        picked = logp.gather(1, idx)[:, 0]
+        others = p.scatter(1, idx, 0.0)  # p without the label (target): e_y − p = (Σ others)·e_y − others
+        grad = others.neg().scatter_(1, idx, others.sum(1, keepdim=True))
+        if strategy == "ab":
+            lc = picked
+        else:
+            lc, grad = picked.neg(), grad.neg_()
+    else:
+        raise ValueError(f"unknown strategy {strategy!r}")
+    return lc, grad, torch.linalg.vector_norm(grad, dim=1), p
+
+
 def goal_reached(logits: torch.Tensor, labels: torch.Tensor, strategy: str, *,
                  targets: torch.Tensor | None = None, top_n: int = 3) -> torch.Tensor:
     """Per motion: AB — the top-1 label differs from the clean label; ABN — the clean label is not
@@ -327,27 +386,14 @@ def goal_reached(logits: torch.Tensor, labels: torch.Tensor, strategy: str, *,
     raise ValueError(f"unknown strategy {strategy!r}")
 
 
-@torch.no_grad()
 def logit_gradient_norm(logits: torch.Tensor, labels: torch.Tensor, strategy: str, *,
                         targets: torch.Tensor | None = None, kind: str = "ce",
-                        reference: torch.Tensor | None = None, prob: torch.Tensor | None = None
-                        ) -> torch.Tensor:
-    """‖∂Lc/∂logits‖ per motion, in closed form from the softmax: how much push Lc still gives.
+                        reference: torch.Tensor | None = None, top_n: int = 3) -> torch.Tensor:
+    """‖∂Lc/∂logits‖ per motion (:func:`classification_terms`): how much push Lc still gives.
 
     For cross entropy it is ‖p − e_y‖ (AB, SA with e_t) and ‖p ⊙ (log p + H)‖ (ABN); an
     over-confident model has p_y ≈ 1 in float32 and the push vanishes ("saturation"). The margin
     loss always has norm √2 (until clamped).
     """
-    if kind == "margin":
-        return logits.new_full((logits.shape[0],), 2 ** 0.5)
-    p = F.softmax(logits, dim=1)
-    if strategy == "ab" and reference is not None:
-        return (p - reference).norm(dim=1)
-    if strategy in ("ab", "sa"):
-        idx = labels if strategy == "ab" else targets
-        # ‖p − e_y‖² = (1 − p_y)² + Σ_{j≠y} p_j², with 1 − p_y = Σ_{j≠y} p_j: no digits lost when p_y ≈ 1
-        others = p.scatter(1, idx[:, None], 0.0)
-        return torch.sqrt(others.sum(1).square() + others.square().sum(1))
-    logp = F.log_softmax(logits, dim=1)
-    h = -(p * logp).sum(1, keepdim=True)
-    return (p * (logp + h)).norm(dim=1)
+    return classification_terms(logits, labels, strategy, targets=targets, top_n=top_n, kind=kind,
+                                reference=reference)[2]

@@ -4,8 +4,10 @@ Where this differs from the SMART authors' public code (the paper is our spec):
 
 * one objective (Eq. 2) and one backward pass per iteration — their code runs two backward passes
   (classification and perceptual) and normalises each gradient per frame before combining them.
-  The backward pass runs through the recognizer and Lc only: ∂Lp/∂q̂ is written out in closed form
-  (:func:`losses.perceptual_terms`, tested equal to autograd through Eq. 3–5) and enters at q̂;
+  The backward pass runs through the recognizer only: ∂Lc/∂Φ(q̂) and ∂Lp/∂q̂ are written out in
+  closed form (:func:`losses.classification_terms`, :func:`losses.perceptual_terms`, tested equal to
+  autograd through Eq. 3–8) and enter at the logits and at q̂, and the step back through q̂ = q + S·z
+  is S's transpose (:meth:`TemporalSmoother.adjoint`);
 * Adam (torch.optim.Adam's update, :mod:`.adam`) on q̂ as §3.1 says — their code takes plain
   gradient-descent steps;
 * the perceptual loss on motions in metres — theirs is on the normalised network input;
@@ -96,6 +98,7 @@ class TemporalSmoother:
             f = torch.arange(frames, dtype=torch.float64)
             k = gauss(f[:, None] - f[None, :]) + self.EPS * torch.eye(frames, dtype=torch.float64)
             self.matrix = (k / k.sum(1, keepdim=True)).to(device=device, dtype=dtype)
+            self.matrix_t = self.matrix.T.contiguous()
         else:
             self.matrix = None
             kernel = gauss(torch.arange(-radius, radius + 1, dtype=torch.float64))
@@ -111,6 +114,16 @@ class TemporalSmoother:
         flat = z.permute(0, 2, 3, 1).reshape(n * v * c, 1, t)
         smooth = torch.nn.functional.conv1d(flat, self.kernel, padding=self.radius)
         out = (smooth + self.EPS * flat) * self.inv_mass
+        return out.view(n, v, c, t).permute(0, 3, 1, 2)
+
+    def adjoint(self, g: torch.Tensor) -> torch.Tensor:
+        """Sᵀ·g for ``g`` (N, T, V, 3): carries a gradient with respect to S·z back to z. K is symmetric,
+        so Sᵀ = (K + εI)·D⁻¹: the same convolution after the row weights."""
+        n, t, v, c = g.shape
+        if self.matrix is not None:
+            return torch.bmm(self.matrix_t.expand(n, t, t), g.reshape(n, t, v * c)).view(n, t, v, c)
+        flat = g.permute(0, 2, 3, 1).reshape(n * v * c, 1, t) * self.inv_mass
+        out = torch.nn.functional.conv1d(flat, self.kernel, padding=self.radius).add_(flat, alpha=self.EPS)
         return out.view(n, v, c, t).permute(0, 3, 1, 2)
 
 
@@ -131,6 +144,15 @@ def displaced(q: torch.Tensor, z: torch.Tensor, smoother: TemporalSmoother | Non
         return torch.baddbmm(q.reshape(n, t, -1), s, z.reshape(n, t, -1)).view_as(q)
     d = z if smoother is None else smoother(z)
     return q + (d if rep is None else d[:, :, rep])
+
+
+def displaced_adjoint(g: torch.Tensor, smoother: TemporalSmoother | None, rep: torch.Tensor | None
+                      ) -> torch.Tensor:
+    """The gradient with respect to z of a gradient ``g`` with respect to q̂ = :func:`displaced` (q, z):
+    summed over each coincident group onto its representative, then carried back through S."""
+    if rep is not None:
+        g = torch.zeros_like(g).index_add_(2, rep, g)
+    return g if smoother is None else smoother.adjoint(g)
 
 
 def smart_objective(logits: torch.Tensor, q: torch.Tensor, q_hat: torch.Tensor, labels: torch.Tensor,
@@ -226,34 +248,37 @@ class SmartAttack(Attack):
             live = torch.ones(n, dtype=torch.bool, device=dev)  # … of which still being optimised
             # Adam's variable is the displacement z, q̂ = q + S·z (S = I unless smoothing): the
             # same steps as Adam on q̂ itself (Adam is shift-invariant), and q̂₀ = q
-            adv = torch.zeros_like(q_all).requires_grad_(True)
+            adv = torch.zeros_like(q_all)
             adam = Adam(adv, (0.9, cfg.adam_beta2), cfg.adam_eps)
             q, y, t, q_len, ref = q_all, y_all, t_all, q_len_all, ref_all
             t_arg = t if cfg.strategy == "sa" else None
-            w_c = torch.full((n,), cfg.w, dtype=q_all.dtype, device=dev)  # ∂L/∂Lc per motion
-            margin_norm = torch.full((n,), 2 ** 0.5, dtype=q_all.dtype, device=dev)  # ‖∂Lc/∂logits‖, hinge
             last = None  # (x, logits, goal, it) of the last evaluated iterate, written out at the end
 
             def evaluate(adv, q, y, t_arg, ref, q_len):
-                """Φ(q̂), Lc with its graph, and (without gradient) Lp, its closed-form gradient and
-                this iteration's rows of the history, in _ROWS's order."""
-                x = displaced(q, adv, smoother, rep)
+                """q̂ (a leaf) and Φ(q̂) with its graph back to q̂; without autograd, in closed form:
+                ∂Lc/∂Φ(q̂), Lp and (1−w)·∂Lp/∂q̂; and this iteration's rows of the history, in _ROWS's
+                order. The backward pass then runs through the recognizer alone."""
+                x = displaced(q, adv, smoother, rep).requires_grad_(True)  # (nothing before it needs grad)
                 logits = model(x)
-                lc = _classification(logits, y, cfg, t_arg, ref)
                 with torch.no_grad():
-                    # Lp and (1−w)·∂Lp/∂q̂ in closed form; autograd runs through the model and Lc only
+                    lc, lc_grad, gnorm, prob = L.classification_terms(
+                        logits, y, cfg.strategy, targets=t_arg, top_n=cfg.top_n, kind=cfg.classification_loss,
+                        confidence=cfg.confidence, reference=ref)
                     lp, parts, lp_grad = L.perceptual_terms(x, q, q_len, plan, grad_scale=1.0 - cfg.w)
-                    prob = torch.softmax(logits, 1) if (report or ce) else None
+                    if report and prob is None:
+                        prob = torch.softmax(logits, 1)
                     goal = L.goal_reached(logits, y, cfg.strategy, targets=t_arg, top_n=cfg.top_n)
-                    gnorm = (L.logit_gradient_norm(logits, y, cfg.strategy, targets=t_arg, kind="ce",
-                                                   reference=ref, prob=prob)
-                             if ce else margin_norm if lc.shape[0] == n else margin_norm[: lc.shape[0]])
                     rows = [torch.stack((lc, lp, gnorm, goal)), parts.T]  # (the bool goal promoted)
-                return x, logits, lc, lp, lp_grad, prob, goal, rows
+                return x, logits, lc_grad, lp, lp_grad, prob, goal, rows
 
-            @torch.no_grad()
+            def gradient(x, logits, lc_grad, lp_grad):
+                """∂L/∂z: w·∂Lc/∂q̂ (autograd through the recognizer) plus (1−w)·∂Lp/∂q̂, carried back
+                through q̂ = q + S·z (Eq. 2)."""
+                (g,) = torch.autograd.grad(logits, x, grad_outputs=lc_grad)  # (no graph from here on)
+                return displaced_adjoint(lp_grad.add_(g, alpha=cfg.w), smoother, rep)
+
             def keep_best(x, logits, goal, lp):
-                """The successful iterate with the lowest Lp so far, updated in place."""
+                """The successful iterate with the lowest Lp so far, updated in place (under no_grad)."""
                 better = goal & (lp < out["best_lp"])
                 torch.where(better, lp, out["best_lp"], out=out["best_lp"])
                 torch.where(better.view(-1, 1, 1, 1), x, out["best"], out=out["best"])
@@ -266,7 +291,7 @@ class SmartAttack(Attack):
                 if graph:  # every motion runs the budget: one CUDA graph per iteration
                     box: list = [None]
                     inputs = (adv, q, y, t_arg, ref, q_len)
-                    steps = self._graphed(evaluate, keep_best, inputs, adam, w_c, hist, best, iters, box)
+                    steps = self._graphed(evaluate, gradient, keep_best, inputs, adam, hist, best, iters, box)
                     for it, values, prob in steps:
                         if report:  # (the GUI: one transfer per iteration, as on the eager path)
                             x, _, goal, _ = box[0]
@@ -278,7 +303,7 @@ class SmartAttack(Attack):
                         return
                     first = iters  # the final evaluation (no step after it) runs eagerly
                 for it in range(first, iters + 1):
-                    x, logits, lc, lp, lp_grad, prob, goal, rows = evaluate(adv, q, y, t_arg, ref, q_len)
+                    x, logits, lc_grad, lp, lp_grad, prob, goal, rows = evaluate(adv, q, y, t_arg, ref, q_len)
                     with torch.no_grad():
                         if masking:  # some motions in the batch may have stopped: write the live ones
                             values = torch.cat(rows)
@@ -305,12 +330,11 @@ class SmartAttack(Attack):
                     check = masking and (it % check_every == 0 or it == iters - 1)
                     if check and not bool(live.any()):
                         break
-                    # ∂L/∂z: w·∂Lc/∂z plus (1−w)·∂Lp/∂q̂ carried back through q̂ = q + S·z (Eq. 2)
-                    (grad,) = torch.autograd.grad((lc, x), adv, grad_outputs=(w_c[: lc.shape[0]], lp_grad))
+                    grad = gradient(x, logits, lc_grad, lp_grad)
                     if check and not bool(live.all()):
                         # finished motions leave the batch: slice the variable, its gradient, Adam's moments
                         keep = live
-                        adv, grad = adv.detach()[keep].requires_grad_(True), grad[keep]
+                        adv, grad = adv[keep], grad[keep]
                         adam.keep(keep)
                         idx, q, y, t, live = idx[keep], q[keep], y[keep], t[keep], live[keep]
                         t_arg = t if cfg.strategy == "sa" else None
@@ -329,7 +353,7 @@ class SmartAttack(Attack):
                         out["iterations"].fill_(lit)
                     out["last_it"] = lit
 
-    def _graphed(self, evaluate, keep_best, inputs, adam, w_c, hist, best, iters, box
+    def _graphed(self, evaluate, gradient, keep_best, inputs, adam, hist, best, iters, box
                  ) -> Iterator[tuple[int, torch.Tensor, torch.Tensor | None]]:
         """Iterations 0 … iters−1 (evaluate, record, step) of the loop without masks, on a GPU, yielding
         ``(it, values, prob)`` — this iteration's history rows and probabilities (for reports):
@@ -346,14 +370,13 @@ class SmartAttack(Attack):
                            device=dev)
 
         def step():
-            x, logits, lc, lp, lp_grad, prob, goal, rows = evaluate(adv, q, y, t_arg, ref, q_len)
+            x, logits, lc_grad, lp, lp_grad, prob, goal, rows = evaluate(adv, q, y, t_arg, ref, q_len)
             with torch.no_grad():
                 values = torch.cat(rows)
                 hist.index_copy_(0, counter, values.to(hist.dtype)[None])
                 if best:
                     keep_best(x, logits, goal, lp)
-            (grad,) = torch.autograd.grad((lc, x), adv, grad_outputs=(w_c, lp_grad))
-            adam.step(adv, grad, lrs[counter])
+            adam.step(adv, gradient(x, logits, lc_grad, lp_grad), lrs[counter])
             counter.add_(1)
             return x.detach(), logits, goal, values, prob
 
