@@ -1,4 +1,4 @@
-"""Live loss curves against iteration: one PlotDataItem per loss term over preallocated, growing buffers.
+"""Live loss curves against iteration: one PlotCurveItem per loss term over preallocated, growing buffers.
 
 ``append`` only writes into the buffers; the curves are redrawn at most once every ``refresh_ms``
 (:class:`~widgets._throttle.FrameThrottle`: a single-shot timer, the newest data wins), so a fast attack
@@ -8,8 +8,9 @@ Drawing stays cheap however long the run: the curves use one-pixel cosmetic pens
 wider pens make Qt's raster engine stroke every segment, 3x the cost), and above ``max_points`` points
 per curve the buffers are decimated to the minimum and maximum of each bucket (the curve's envelope,
 what a pixel column would show anyway). The view range follows the data in steps (x to the next
-multiple of half its decade, y with a margin, changed only when the data leaves the view or fills less
-than 30 % of it) instead of pyqtgraph's per-update autorange, so the axes' tick texts are rebuilt only
+multiple of half its decade, by half again at least; y with a margin, a quarter of the data's span on a
+side the data left, changed only when the data leaves the view or fills less than 30 % of it) instead of
+pyqtgraph's per-update autorange, so the axes' tick texts are rebuilt only
 when the range actually moves; there is no grid (pyqtgraph draws it with the axes, so a range step would
 re-render a plot-sized cache). Once the user pans or zooms the range stays where the user put it until
 the next run (:meth:`clear_data`, :meth:`set_history`) or :meth:`follow_data`. The legend sits in its
@@ -51,7 +52,7 @@ class LossPlot(pg.PlotWidget):
     """Loss curves. Methods: :meth:`append`, :meth:`set_history`, :meth:`clear` (= :meth:`clear_data`),
     :meth:`set_log_scale`, :meth:`mark_flip`, :meth:`flush`.
 
-    Attributes: ``curves`` (name -> PlotDataItem), ``flip_line`` (InfiniteLine, hidden until
+    Attributes: ``curves`` (name -> PlotCurveItem), ``flip_line`` (InfiniteLine, hidden until
     :meth:`mark_flip`). Terms are created on first use, in the order given to ``terms`` or first seen.
     Signal ``log_scale_changed(bool)`` (also when toggled from the plot's context menu, Plot Options).
     ``legend`` is a :class:`pyqtgraph.LegendItem` in a column of its own right of the plot (``legend_column``,
@@ -71,7 +72,7 @@ class LossPlot(pg.PlotWidget):
         self._n = 0
         self._x = np.zeros(self._cap, dtype=np.float64)
         self._y: dict[str, np.ndarray] = {}
-        self.curves: dict[str, pg.PlotDataItem] = {}
+        self.curves: dict[str, pg.PlotCurveItem] = {}
         self._log = False
         self.plotItem.setLabel("bottom", "iteration")
         self.plotItem.setLabel("left", "loss")
@@ -116,8 +117,10 @@ class LossPlot(pg.PlotWidget):
             color = _PALETTE[len(self.curves) % len(_PALETTE)]
             pen = pg.mkPen(color, width=2 if name == "total" else 1)
             pen.setCosmetic(True)
-            curve = self.plotItem.plot(name=name, pen=pen, connect="finite")
-            curve.setLogMode(False, self._log)
+            # a bare PlotCurveItem: PlotDataItem's layer (log mode, downsampling, clipping — done here or
+            # not needed) doubled the cost of a live update; the legend takes it by its name
+            curve = pg.PlotCurveItem(name=name, pen=pen, connect="finite")
+            self.plotItem.addItem(curve)
             self.curves[name] = curve
             self._fit_legend()
         return self._y[name]
@@ -226,8 +229,9 @@ class LossPlot(pg.PlotWidget):
             x = self._x[:n]
         for name, curve in self.curves.items():
             y = self._y[name][:n]
-            if self._log:
-                y = np.where(y > 0, y, np.nan)  # log of <= 0 is undefined: leave a gap
+            if self._log:  # the view is in log10 units; log of <= 0 is undefined: leave a gap
+                with np.errstate(all="ignore"):
+                    y = np.log10(np.where(y > 0, y, np.nan))
             if step > 1:
                 yb = y[:m].reshape(-1, step)
                 with np.errstate(all="ignore"), _warnings.catch_warnings():
@@ -264,9 +268,15 @@ class LossPlot(pg.PlotWidget):
         span = max(hi - lo, 1e-3 if self._log else max(abs(hi), 1e-12) * 1e-3)
         view = self._view
         keep_x = view is not None and x_last <= view[1] and x0 >= view[0]
-        x1 = view[1] if keep_x else _nice_ceil(x_last * 1.05)
+        # x grows by half again at each step (a live run's curve fills 2/3 of the width or more), so the
+        # axes are rebuilt a few times per run, not every few iterations
+        x1 = view[1] if keep_x else _nice_ceil(max(x_last * 1.05, view[1] * 1.5 if view is not None else 0.0))
         if view is not None and view[2] <= lo and hi <= view[3] and (hi - lo) >= 0.3 * (view[3] - view[2]):
             y0, y1 = view[2], view[3]  # the data still fills the view: leave the axes alone
+        elif view is not None and (hi - lo) >= 0.3 * (view[3] - view[2]):
+            # the data left the view: room for it to go on the same way (a quarter of its span on that side)
+            y0 = lo - (0.25 if lo < view[2] else 0.08) * span
+            y1 = hi + (0.25 if hi > view[3] else 0.08) * span
         else:
             y0, y1 = lo - 0.08 * span, hi + 0.08 * span
         new = (x0, max(x1, x0 + 1.0), y0, y1)
