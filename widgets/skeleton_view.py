@@ -504,7 +504,7 @@ class SkeletonView(QtWidgets.QWidget):
         self.canvas: _ImageCanvas | None = None
         self._frame_image: QtGui.QImage | None = None  # offscreen: the canvas's frame, drawn into again
         self._backdrop_cache: tuple | None = None  # offscreen: (key, floor data, camera, image)
-        self._render = FrameThrottle(self._render_image, FRAME_MS, self, leading=False)
+        self._render = FrameThrottle(self._render_image, FRAME_MS, self, leading=False, paced=True)
         if self.offscreen:
             self.canvas = _ImageCanvas(self.gl_view)
             self.canvas.resized = self._on_canvas_resized

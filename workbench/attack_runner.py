@@ -42,6 +42,8 @@ class AttackRunner(QtCore.QObject):
         self.thread: QtCore.QThread | None = None
         self._restart: Callable[[], None] | None = None
         self._closing = False
+        self._side: dict[int, tuple[Callable[[object], None], Callable[[Problem], None]]] = {}
+        self._side_tokens = 0
         state.dataset_changed.connect(self.stop)
         state.model_changed.connect(self._stop_if_model_changed)
         state.selection_changed.connect(self._stop_if_motion_changed)
@@ -74,6 +76,7 @@ class AttackRunner(QtCore.QObject):
         worker.step.connect(self._on_step)
         worker.finished.connect(self._on_finished)
         worker.failed.connect(self._on_failed)
+        worker.side_done.connect(self._on_side_done)
         self.worker = worker
         self._context = (st.source, st.short_title, i, st.model, ds.layout, ds.fps, dict(params),
                          time.monotonic())
@@ -81,6 +84,24 @@ class AttackRunner(QtCore.QObject):
         st.start_run(RunningAttack(dict(params), i, st.model.title, int(config.iterations), target))
         self.thread = start_in_thread(worker, (worker.finished, worker.failed))
         return True
+
+    def run_between(self, job: Callable[[], object], on_done: Callable[[object], None],
+                    on_fail: Callable[[Problem], None]) -> bool:
+        """Run ``job()`` in the attack's thread between two of its iterations (see
+        :meth:`AttackWorker.run_between`); the callbacks run in the GUI thread. False (nothing done) when no
+        attack runs. A job the attack ends before is dropped with it: its callbacks never run."""
+        if self.worker is None:
+            return False
+        self._side_tokens += 1
+        self._side = {self._side_tokens: (on_done, on_fail)}  # a newer job replaces a waiting one
+        self.worker.run_between(self._side_tokens, job)
+        return True
+
+    @Slot(object, object, object)
+    def _on_side_done(self, token, result, problem) -> None:
+        callbacks = self._side.pop(token, None)
+        if callbacks is not None:
+            callbacks[0](result) if problem is None else callbacks[1](problem)
 
     @Slot()
     def stop(self) -> None:
@@ -107,6 +128,7 @@ class AttackRunner(QtCore.QObject):
     def _done(self) -> None:
         self.worker = None
         self.thread = None
+        self._side.clear()
 
     @Slot(object)
     def _on_finished(self, result) -> None:

@@ -80,7 +80,8 @@ class MainWindow(QtWidgets.QMainWindow):
         # controllers
         self.loader = Loader(st, self.tasks, settings, self.show_error, self.model_dock.device, self)
         self.runner = AttackRunner(st, self.show_error, self)
-        self.transfer = TransferController(st, self.tasks, self.model_dock.device, self)
+        self.transfer = TransferController(st, self.tasks, self.model_dock.device, self,
+                                           between=self.runner.run_between)
         self.exporter = Exporter(st, self.export_dock, self.plots_dock, self.results_dock, settings,
                                  self.show_error, self)
         self.live = LiveUpdates(st, self.plots_dock, self.attack_dock, self.centre, self)

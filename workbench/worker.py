@@ -6,7 +6,11 @@ or ``failed(Problem)``. :class:`TaskWorker` runs any function ``fn(progress, can
 
 Cancelling is a :class:`threading.Event` handed to the attack as ``cancel=`` (read at every iteration: a
 slot queued to a busy worker would run only after its loop ends); the callback's return value means
-nothing. Every worker applies :func:`workbench.runtime.apply_thread_policy` in its thread. Workers never
+nothing. :meth:`AttackWorker.run_between` hands the attack thread a short job to run between two
+iterations (the live black-box predictions): in a thread of its own such a job held the interpreter lock
+while the scheduler had put it aside for the attack and the GUI, and the GUI thread waited for the lock —
+the longest stalls of a live attack (``benchmarks/gui_latency.py``). Every worker applies
+:func:`workbench.runtime.apply_thread_policy` in its thread. Workers never
 touch widgets; :func:`start_in_thread` wires ``thread.started`` to the worker's ``run`` slot (a lambda
 would run it on the GUI thread) and cleans up.
 """
@@ -56,6 +60,8 @@ class AttackWorker(QObject):
     step = Signal(object)
     finished = Signal(object)
     failed = Signal(object)
+    #: (token, result, problem) of a job given to :meth:`run_between`: one of result and problem is None
+    side_done = Signal(object, object, object)
 
     def __init__(self, model, layout, config: AttackConfig, motions, labels, targets=None,
                  max_rate: float = 30.0, nice: int = 0):
@@ -69,6 +75,8 @@ class AttackWorker(QObject):
         self._targets = None if targets is None else np.asarray(targets, dtype=np.int64)
         self._interval = 1.0 / max_rate if max_rate > 0 else 0.0
         self._cancel = threading.Event()
+        self._side: tuple[Any, Callable[[], Any]] | None = None  # (token, job) for run_between
+        self._side_lock = threading.Lock()
         self.n_emitted = 0
 
     @property
@@ -82,6 +90,26 @@ class AttackWorker(QObject):
     @property
     def cancelled(self) -> bool:
         return self._cancel.is_set()
+
+    def run_between(self, token: Any, job: Callable[[], Any]) -> None:
+        """Thread-safe: run ``job()`` in the attack's thread between two iterations and emit
+        ``side_done(token, result, None)`` (or ``(token, None, Problem)``). A job that has not started
+        yet is replaced by a newer one; one still waiting when the attack ends is dropped."""
+        with self._side_lock:
+            self._side = (token, job)
+
+    def _run_side_job(self) -> None:
+        with self._side_lock:
+            side, self._side = self._side, None
+        if side is None:
+            return
+        token, job = side
+        try:
+            result = job()
+        except Exception as exc:  # noqa: BLE001 - reported to whoever asked, the attack goes on
+            self.side_done.emit(token, None, describe(exc, "A job run beside the attack failed."))
+            return
+        self.side_done.emit(token, result, None)
 
     def _emit(self, report: StepReport) -> None:
         self.n_emitted += 1
@@ -101,6 +129,8 @@ class AttackWorker(QObject):
                 state["last"], state["pending"] = now, None
             else:
                 state["pending"] = report
+            if self._side is not None:
+                self._run_side_job()
 
         try:
             result = attack_mod.attack(self._model, self._motions, self._labels, layout=self._layout,

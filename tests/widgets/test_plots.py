@@ -175,6 +175,33 @@ def test_frame_throttle_rate(qtbot):
     assert len(calls) == n
 
 
+def test_paced_redraws_never_share_a_turn_of_the_event_loop(qtbot):
+    """Two paced throttles (say a 3D frame and the live plots) requested together: each draws, never
+    within ``PACE_MS`` of the other's start; an unpaced one is not held back; flush() draws at once."""
+    import time
+
+    from widgets._throttle import PACE_MS, FrameThrottle, mark_paced, pace_delay_ms
+
+    starts: list[tuple[str, float]] = []
+    a = FrameThrottle(lambda: starts.append(("a", time.perf_counter())), 0, leading=False, paced=True)
+    b = FrameThrottle(lambda: starts.append(("b", time.perf_counter())), 0, leading=False, paced=True)
+    free = FrameThrottle(lambda: starts.append(("free", time.perf_counter())), 0, leading=False)
+    for _ in range(3):
+        a.request()
+        b.request()
+        free.request()
+        qtbot.waitUntil(lambda: not (a.pending or b.pending or free.pending), timeout=2000)
+    paced = [t for name, t in starts if name != "free"]
+    assert [n for n, _ in starts].count("a") == 3 and [n for n, _ in starts].count("b") == 3
+    assert min(np.diff(paced)) >= PACE_MS / 1000.0 * 0.95
+    assert [n for n, _ in starts].count("free") == 3
+    mark_paced()
+    assert pace_delay_ms() > 0
+    a.request()
+    a.flush()  # an explicit flush does not wait for the pace
+    assert starts[-1][0] == "a" and not a.pending
+
+
 def test_loss_legend_outside_the_plot_and_uncut(qtbot):
     loss = LossPlot()
     qtbot.addWidget(loss)

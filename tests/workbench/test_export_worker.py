@@ -264,3 +264,40 @@ def test_png_frames_go_into_a_new_folder_and_the_dialog_opens_in_a_writable_one(
     assert win.exporter.folder() == out  # the next dialog opens where the last export went
     win.settings.export_dir = str(tmp_path / "missing")
     assert win.exporter.folder() != tmp_path / "missing"
+
+
+def test_attack_worker_runs_a_job_between_its_iterations(qtbot):
+    """``run_between``: the job runs in the attack's thread (not the GUI's) while the attack goes on, and its
+    result or its failure comes back with the token."""
+    import threading
+
+    from engine.attack import AttackConfig
+    from engine.demo import demo_checkpoint, load_demo
+    from engine.models import load_checkpoint
+    from workbench.worker import AttackWorker, start_in_thread, stop_thread
+
+    ds = load_demo("demo")
+    model, meta = load_checkpoint(demo_checkpoint("demo", "mlp"))
+    worker = AttackWorker(model, meta.layout, AttackConfig(iterations=1_000_000, stop_on_success=False),
+                          ds.motions[:1], ds.labels[:1])
+    sink = _Sink()
+    worker.step.connect(sink.on_step)
+    worker.finished.connect(sink.on_finished)
+    done = []
+    worker.side_done.connect(lambda token, result, problem: done.append((token, result, problem)))
+    thread = start_in_thread(worker, (worker.finished, worker.failed))
+    qtbot.waitUntil(lambda: len(sink.steps) >= 1, timeout=20_000)
+    worker.run_between("a", threading.get_ident)
+    qtbot.waitUntil(lambda: len(done) == 1, timeout=10_000)
+    token, ident, problem = done[0]
+    assert token == "a" and problem is None and ident != threading.get_ident()
+
+    def broken():
+        raise ValueError("no such model")
+
+    worker.run_between("b", broken)
+    qtbot.waitUntil(lambda: len(done) == 2, timeout=10_000)
+    assert done[1][0] == "b" and done[1][1] is None and "no such model" in str(done[1][2].details)
+    assert not sink.result  # the attack went on
+    assert stop_thread(thread, worker, timeout_ms=5000)
+    qtbot.waitUntil(lambda: sink.result is not None, timeout=5000)

@@ -386,3 +386,31 @@ def test_a_dataset_with_the_models_classes_in_another_order_is_mapped_by_name(ma
     assert win.centre.view._label_texts[0] == f"original: {truth}"
     rec = _attack(qtbot, win, iterations=3, stop_on_success=False)
     assert st.model_class_name(rec.label) == truth
+
+
+def test_live_black_box_predictions_come_from_the_attack_thread(make_main_window, qtbot, monkeypatch):
+    """During an attack the other models' predictions of the current iterate are made between two of the
+    attack's iterations (no third busy thread beside the GUI's): the panel fills with live rows, and no
+    "transfer" task thread is started while the attack runs."""
+    from workbench.transfer import TransferController
+
+    monkeypatch.setattr(TransferController, "LIVE_INTERVAL_S", 0.2)
+    win = make_main_window()
+    st = win.state
+    started = []
+    real_start = win.tasks.start
+
+    def start(key, *args, **kwargs):
+        started.append(key)
+        return real_start(key, *args, **kwargs)
+
+    monkeypatch.setattr(win.tasks, "start", start)
+    win.attack_dock.panel.set_params({"iterations": 100_000, "stop_on_success": False})
+    win.run_attack()
+    qtbot.waitUntil(lambda: st.transfer_note.startswith("Live: iteration"), timeout=30_000)
+    others = {c.title for c in win.transfer.others()}
+    assert others and {r.model for r in st.transfer} == others
+    assert "transfer" not in started
+    with qtbot.waitSignal(win.attack_finished, timeout=20_000):
+        win.stop_attack()
+    assert not win.transfer._live_pending
