@@ -279,6 +279,21 @@ def _kth_largest_other(logits: torch.Tensor, labels: torch.Tensor, k: int) -> to
     return masked.argmax(1) if k == 1 else masked.topk(k, dim=1).indices[:, k - 1]
 
 
+@without_grad
+def _margin_sign(logits: torch.Tensor, labels: torch.Tensor, strategy: str, targets: torch.Tensor | None,
+                 top_n: int) -> torch.Tensor:
+    """e_plus − e_minus ``(N, C)`` of the margin loss: AB and ABN push the label above its rival (the
+    runner-up, the top-N-th other class), SA the target above the best other class."""
+    if strategy in ("ab", "abn"):
+        k = 1 if strategy == "ab" else min(top_n, logits.shape[1] - 1)
+        plus, minus = labels, _kth_largest_other(logits, labels, k)
+    elif strategy == "sa":
+        plus, minus = _kth_largest_other(logits, targets, 1), targets
+    else:
+        raise ValueError(f"unknown strategy {strategy!r}")
+    return torch.zeros_like(logits).scatter_(1, plus[:, None], 1.0).scatter_(1, minus[:, None], -1.0)
+
+
 def classification_loss(logits: torch.Tensor, labels: torch.Tensor, strategy: str, *,
                         targets: torch.Tensor | None = None, top_n: int = 3, kind: str = "ce",
                         confidence: float = 0.0, reference: torch.Tensor | None = None) -> torch.Tensor:
@@ -309,14 +324,7 @@ def classification_loss(logits: torch.Tensor, labels: torch.Tensor, strategy: st
     elif kind == "margin":
         # z_plus − z_minus with the rival class picked without gradient (the subgradient autograd takes
         # through a max), as one product with e_plus − e_minus: a graph of 3 nodes instead of 6
-        if strategy in ("ab", "abn"):
-            k = 1 if strategy == "ab" else min(top_n, logits.shape[1] - 1)
-            plus, minus = labels, _kth_largest_other(logits, labels, k)
-        elif strategy == "sa":
-            plus, minus = _kth_largest_other(logits, targets, 1), targets
-        else:
-            raise ValueError(f"unknown strategy {strategy!r}")
-        sign = torch.zeros_like(logits).scatter_(1, plus[:, None], 1.0).scatter_(1, minus[:, None], -1.0)
+        sign = _margin_sign(logits, labels, strategy, targets, top_n)
         return (logits * sign).sum(1).clamp_min(-confidence)
     raise ValueError(f"unknown strategy {strategy!r} or classification loss {kind!r}")
 
@@ -337,14 +345,7 @@ def classification_terms(logits: torch.Tensor, labels: torch.Tensor, strategy: s
     equality too), 0 where it is; the reported norm is √2 (see :func:`logit_gradient_norm`).
     """
     if kind == "margin":
-        if strategy in ("ab", "abn"):
-            k = 1 if strategy == "ab" else min(top_n, logits.shape[1] - 1)
-            plus, minus = labels, _kth_largest_other(logits, labels, k)
-        elif strategy == "sa":
-            plus, minus = _kth_largest_other(logits, targets, 1), targets
-        else:
-            raise ValueError(f"unknown strategy {strategy!r}")
-        sign = torch.zeros_like(logits).scatter_(1, plus[:, None], 1.0).scatter_(1, minus[:, None], -1.0)
+        sign = _margin_sign(logits, labels, strategy, targets, top_n)
         raw = (logits * sign).sum(1)
         grad = sign.mul_((raw >= -confidence)[:, None])
         return raw.clamp_min(-confidence), grad, logits.new_full((logits.shape[0],), 2 ** 0.5), None
