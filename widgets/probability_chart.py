@@ -1,22 +1,24 @@
 """Class-probability bar chart: top-k classes, the clean label and the target marked.
 
-Horizontal bars (class names on the left axis read better than rotated labels): one
-:class:`pyqtgraph.BarGraphItem` built once; each update is ``setOpts(width=probs)`` and the brushes are
-passed only when the shown classes or the marked ones change (STYLE.md W4).
+Horizontal bars (class names on the left read better than rotated labels), painted directly with QPainter
+in one ``paintEvent``: a handful of rectangles and texts. (It was a pyqtgraph plot: each live update
+rebuilt its axes' tick texts and laid the plot out again in Python, 4–12 ms of the GUI thread per update
+under Xvfb during an attack — one of the longest items of the event loop, ``benchmarks/gui_latency.py``;
+painted directly it is well under a millisecond.)
 
-Three columns, each sized to its content so nothing is clipped: the class names (left axis; names wider
-than ``max_label_px`` are elided with "…" and the full name is the row's tooltip), the bars (x from 0 to 1)
-and the probability values (right axis). Data is accepted at any rate and drawn at most once per display
-frame (:class:`~widgets._throttle.FrameThrottle`; the newest data wins).
+Three columns, each sized to its content so nothing is clipped: the class names (names wider than
+``max_label_px``, or than 40 % of the width, are elided with "…" and the full name is the row's tooltip),
+the bars (x from 0 to 1, faint lines at 0.2 … 0.8) and the probability values (headed "p"). Data is
+accepted at any rate and drawn at most once per display frame (:class:`~widgets._throttle.FrameThrottle`;
+the newest data wins).
 """
 
 from __future__ import annotations
 
 import numpy as np
-import pyqtgraph as pg
-from PySide6 import QtCore, QtGui
+from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6.QtCore import Qt
 
-from widgets._axes import cache_axes
 from widgets._throttle import FRAME_MS, FrameThrottle
 
 __all__ = ["CLEAN_COLOR", "OTHER_COLOR", "TARGET_COLOR", "ProbabilityBars"]
@@ -24,8 +26,11 @@ __all__ = ["CLEAN_COLOR", "OTHER_COLOR", "TARGET_COLOR", "ProbabilityBars"]
 CLEAN_COLOR = (90, 200, 120)
 TARGET_COLOR = (255, 90, 60)
 OTHER_COLOR = (120, 150, 200)
-BAR_HEIGHT = 0.75
+BAR_HEIGHT = 0.75  # of a row
+_BACKGROUND = (0, 0, 0)  # the look of the workbench's pyqtgraph plots: black, grey text
+_FOREGROUND = (150, 150, 150)
 _VALUE_TEMPLATE = "0.00"  # widest value text
+_PAD = 6  # px between the columns and around the chart
 
 
 class _ValueText:
@@ -40,11 +45,12 @@ class _ValueText:
         return self.text
 
 
-class ProbabilityBars(pg.PlotWidget):
+class ProbabilityBars(QtWidgets.QWidget):
     """Top-k class probabilities. Methods :meth:`set_probabilities`, :meth:`flush`, :meth:`heights`,
-    :meth:`row_tooltip`; attributes ``bars`` (BarGraphItem), ``shown_classes`` (class ids, top row first),
+    :meth:`row_tooltip`, :meth:`row_at`; attributes ``shown_classes`` (class ids, top row first),
     ``shown_names`` (full names, top row first), ``label_texts`` (the names as drawn, maybe elided),
-    ``value_texts`` (the probabilities as drawn), ``redraws`` (how many times the items were updated).
+    ``value_texts`` (the probabilities as drawn), ``bar_colors`` (RGB per row, top first; a new list only
+    when the rows or the marks change), ``redraws`` (how many times the drawn state was updated).
 
     The clean label and the target are always shown (appended when outside the top k) and coloured
     :data:`CLEAN_COLOR` / :data:`TARGET_COLOR`; the others :data:`OTHER_COLOR`.
@@ -54,46 +60,26 @@ class ProbabilityBars(pg.PlotWidget):
 
     def __init__(self, parent=None, *, refresh_ms: int = FRAME_MS, max_label_px: int = 160):
         super().__init__(parent)
-        # No empty pens/brushes lists: pyqtgraph 0.14's BarGraphItem fails on ``pens=[]`` (UnboundLocalError).
-        self.bars = pg.BarGraphItem(x0=np.zeros(0), y=np.zeros(0), height=BAR_HEIGHT, width=np.zeros(0),
-                                    pen=None, brush=OTHER_COLOR)
-        self.plotItem.addItem(self.bars)
-        self.plotItem.setMouseEnabled(x=False, y=False)
-        self.plotItem.hideButtons()
-        self.plotItem.setMenuEnabled(False)
-        self.plotItem.setXRange(0.0, 1.0, padding=0.0)
-        self.plotItem.setLabel("bottom", "probability")
-        self.plotItem.showGrid(x=True, alpha=0.2)
-        cache_axes(self)
-        self.plotItem.setTitle(
-            f'<span style="color:rgb{CLEAN_COLOR}">■ clean</span>&nbsp;&nbsp;'
-            f'<span style="color:rgb{TARGET_COLOR}">■ target</span>',
-            size="9pt",
-        )
-        self._font = QtGui.QFont(self.font())
-        self._metrics = QtGui.QFontMetricsF(self._font)
+        self.setMouseTracking(True)
+        self.setMinimumSize(160, 90)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self._metrics = QtGui.QFontMetricsF(self.font())
+        self._small = QtGui.QFont(self.font())
+        self._small.setPointSizeF(max(self.font().pointSizeF() * 0.9, 6.0))
         self._max_label_px = max(int(max_label_px), 20)
-        self.plotItem.showAxis("right")
-        for side in ("left", "right"):
-            axis = self.plotItem.getAxis(side)
-            axis.setTickFont(self._font)
-            axis.setStyle(autoExpandTextSpace=False, autoReduceTextSpace=False, hideOverlappingLabels=False,
-                          tickLength=0 if side == "right" else 4)
-            axis.setTicks([[], []])
-        self._value_width = int(self._metrics.horizontalAdvance(_VALUE_TEMPLATE)) + 12
-        self.plotItem.getAxis("right").setWidth(self._value_width)
-        self.plotItem.getAxis("left").setWidth(24)
+        self._value_width = self._metrics.horizontalAdvance(_VALUE_TEMPLATE)
         self.shown_classes: list[int] = []
         self.shown_names: list[str] = []
         self.label_texts: list[str] = []
         self.value_texts: list[str] = []
+        self.bar_colors: list[tuple[int, int, int]] = []
         self.probabilities = np.zeros(0, dtype=np.float64)
+        self._widths = np.zeros(0, dtype=np.float64)  # the bar lengths as drawn
+        self._names: tuple[str, ...] = ()
         self._style_key: tuple | None = None
         self._pending: tuple | None = None
-        self._shown_p = np.zeros(0, dtype=np.float64)
         self._marks: tuple[int | None, int | None] = (None, None)
         self._throttle = FrameThrottle(self._redraw, refresh_ms, self)
-        self.scene().sigMouseMoved.connect(self._on_mouse_moved)
 
     @property
     def redraws(self) -> int:
@@ -109,8 +95,8 @@ class ProbabilityBars(pg.PlotWidget):
                           k: int = 10) -> None:
         """Show the ``k`` most probable classes of ``probs`` ``(C,)``.
 
-        ``class_names`` (length C) label the axis (default: class ids); ``clean``/``target`` are class
-        ids to mark, or None. Checks and the choice of rows happen now (``shown_classes``); the items are
+        ``class_names`` (length C) label the rows (default: class ids); ``clean``/``target`` are class
+        ids to mark, or None. Checks and the choice of rows happen now (``shown_classes``); the chart is
         redrawn at most once per frame (:meth:`flush` redraws a pending update at once).
         """
         p = np.asarray(probs, dtype=np.float64).reshape(-1)
@@ -149,55 +135,106 @@ class ProbabilityBars(pg.PlotWidget):
             return
         widths, rows, names, clean, target = self._pending
         self._pending = None
-        n = len(rows)
-        y = np.arange(n - 1, -1, -1, dtype=np.float64)  # first row at the top
         key = (rows, clean, target, names)
         if key != self._style_key:
-            brushes = []
-            for c in rows:
-                color = CLEAN_COLOR if c == clean else TARGET_COLOR if c == target else OTHER_COLOR
-                brushes.append(pg.mkBrush(color))
-            pens = [pg.mkPen(None)] * n
-            self.bars.setOpts(x0=np.zeros(n), y=y, height=BAR_HEIGHT, width=widths, brushes=brushes,
-                              pens=pens)
-            self._set_names(y, names)
-            self.plotItem.setYRange(-0.6, n - 0.4, padding=0.0)
+            self.bar_colors = [CLEAN_COLOR if c == clean else TARGET_COLOR if c == target else OTHER_COLOR
+                               for c in rows]
+            self._names = names
+            self._elide()
             self._style_key = key
-        else:
-            self.bars.setOpts(width=widths)
-        self._shown_p = widths
-        values = [f"{w:.2f}" for w in widths]
-        if values != self.value_texts:
-            self.value_texts = values
-            self.plotItem.getAxis("right").setTicks([list(zip(y.tolist(), values, strict=True)), []])
+        self._widths = np.clip(widths, 0.0, 1.0)
+        self.value_texts = [f"{w:.2f}" for w in widths]
+        self.update()
 
-    def _set_names(self, y: np.ndarray, names: tuple[str, ...]) -> None:
-        """Left column: the names elided to ``max_label_px``, the axis exactly as wide as the widest."""
-        elide = QtCore.Qt.TextElideMode.ElideRight
-        limit = self._label_limit()
-        shown = [self._metrics.elidedText(nm, elide, limit) for nm in names]
-        self.label_texts = shown
-        widest = max((self._metrics.horizontalAdvance(t) for t in shown), default=0.0)
-        axis = self.plotItem.getAxis("left")
-        axis.setTicks([list(zip(y.tolist(), shown, strict=True)), []])
-        axis.setWidth(int(np.ceil(widest)) + 14)  # text, tick text offset, tick, a margin
-
-    def _label_limit(self) -> float:
-        return float(max(min(self._max_label_px, 0.4 * self.width()), 40))
-
-    def resizeEvent(self, ev):  # noqa: N802 - Qt naming
-        super().resizeEvent(ev)
-        if (getattr(self, "_style_key", None) is not None and self.label_texts
-                and getattr(self, "plotItem", None) is not None):  # None while the widget is closed
-            n = len(self.shown_names)
-            self._set_names(np.arange(n - 1, -1, -1, dtype=np.float64), tuple(self._style_key[3]))
+    def _elide(self) -> None:
+        limit = float(max(min(self._max_label_px, 0.4 * self.width()), 40))
+        elide = Qt.TextElideMode.ElideRight
+        self.label_texts = [self._metrics.elidedText(nm, elide, limit) for nm in self._names]
 
     def heights(self) -> np.ndarray:
         """The bar lengths (probabilities) as drawn, top row first (draws a pending update first)."""
         self.flush()
-        return np.asarray(self.bars.opts["width"], dtype=np.float64).copy()
+        return self._widths.copy()
+
+    # --- geometry and painting -------------------------------------------------------------------------
+    def sizeHint(self) -> QtCore.QSize:  # noqa: N802 - Qt naming
+        return QtCore.QSize(320, 150)
+
+    def _layout(self) -> tuple[float, float, float, float, float]:
+        """(names column width, bars' left x, bars' width, first row's top y, row height) in pixels."""
+        fm, small = self._metrics, QtGui.QFontMetricsF(self._small)
+        names_w = max((fm.horizontalAdvance(t) for t in self.label_texts), default=0.0)
+        left = _PAD + names_w + _PAD
+        right = self.width() - _PAD - self._value_width - _PAD
+        top = _PAD / 2 + small.height() + 2  # the legend line
+        bottom = self.height() - _PAD / 2 - small.height() - 2  # the axis' numbers
+        n = max(len(self.label_texts), 1)
+        return names_w, left, max(right - left, 1.0), top, max(bottom - top, 1.0) / n
+
+    def resizeEvent(self, ev):  # noqa: N802 - Qt naming
+        super().resizeEvent(ev)
+        if self._names:
+            self._elide()
+
+    def paintEvent(self, ev):  # noqa: N802 - Qt naming
+        p = QtGui.QPainter(self)
+        p.fillRect(self.rect(), QtGui.QColor(*_BACKGROUND))
+        fm = self._metrics
+        fg = QtGui.QColor(*_FOREGROUND)
+        names_w, left, width, top, row_h = self._layout()
+        small = QtGui.QFontMetricsF(self._small)
+        # legend (■ clean  ■ target, centred on the bars) and the values' header, in the small font
+        p.setFont(self._small)
+        base = _PAD / 2 + small.ascent()
+        legend_w = small.horizontalAdvance("■ clean") + small.horizontalAdvance("■ target") + 10
+        x = left + width / 2 - legend_w / 2
+        for text, color in (("■ clean", CLEAN_COLOR), ("■ target", TARGET_COLOR)):
+            p.setPen(QtGui.QColor(*color))
+            p.drawText(QtCore.QPointF(x, base), text)
+            x += small.horizontalAdvance(text) + 10
+        p.setPen(fg)
+        p.drawText(QtCore.QPointF(left + width + _PAD, base), "p")
+        # faint lines at 0.2 … 0.8 and the axis below the rows, with its ticks and label
+        n = len(self.label_texts)
+        bottom = top + row_h * max(n, 1)
+        grid = QtGui.QColor(*_FOREGROUND)
+        grid.setAlpha(50)
+        p.setPen(grid)
+        for v in (0.2, 0.4, 0.6, 0.8):
+            gx = left + v * width
+            p.drawLine(QtCore.QPointF(gx, top), QtCore.QPointF(gx, bottom))
+        p.setPen(fg)
+        p.drawLine(QtCore.QPointF(left, bottom), QtCore.QPointF(left + width, bottom))
+        for v in (0.0, 0.2, 0.4, 0.6, 0.8, 1.0):
+            label = f"{v:.1f}" if 0 < v < 1 else f"{v:.0f}"
+            p.drawText(QtCore.QPointF(left + v * width - small.horizontalAdvance(label) / 2,
+                                      bottom + small.ascent() + 2), label)
+        # rows: name (right-aligned), bar, value
+        p.setFont(self.font())
+        for i in range(n):
+            y = top + i * row_h
+            mid = y + row_h / 2
+            p.setPen(fg)
+            name = self.label_texts[i]
+            p.drawText(QtCore.QPointF(_PAD + names_w - fm.horizontalAdvance(name), mid + fm.ascent() / 2 - 1),
+                       name)
+            if i < len(self._widths) and i < len(self.bar_colors):
+                h = row_h * BAR_HEIGHT
+                p.fillRect(QtCore.QRectF(left, mid - h / 2, self._widths[i] * width, h),
+                           QtGui.QColor(*self.bar_colors[i]))
+            if i < len(self.value_texts):
+                p.setPen(fg)
+                value = self.value_texts[i]
+                p.drawText(QtCore.QPointF(left + width + _PAD, mid + fm.ascent() / 2 - 1), value)
+        p.end()
 
     # --- tooltips --------------------------------------------------------------------------------------
+    def row_at(self, y: float) -> int:
+        """The row (0 = top) at widget y ``y``, or -1."""
+        _names_w, _left, _width, top, row_h = self._layout()
+        row = int((y - top) // row_h) if y >= top else -1
+        return row if 0 <= row < len(self.shown_classes) else -1
+
     def row_tooltip(self, row: int) -> str:
         """Tooltip of a row (0 = top): the full class name, its id and probability."""
         self.flush()
@@ -209,11 +246,6 @@ class ProbabilityBars(pg.PlotWidget):
         mark = " · clean label" if c == clean else " · target" if c == target else ""
         return f"{self.shown_names[row]} (class {c}): {p:.3f}{mark}"
 
-    def _on_mouse_moved(self, scene_pos) -> None:
-        n = len(self.shown_classes)
-        if n == 0:
-            self.setToolTip("")
-            return
-        y = self.plotItem.vb.mapSceneToView(scene_pos).y()
-        row = int(round(n - 1 - y))
-        self.setToolTip(self.row_tooltip(row) if 0 <= row < n and abs(n - 1 - y - row) <= 0.5 else "")
+    def mouseMoveEvent(self, ev):  # noqa: N802 - Qt naming
+        self.setToolTip(self.row_tooltip(self.row_at(ev.position().y())))
+        super().mouseMoveEvent(ev)

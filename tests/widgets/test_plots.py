@@ -84,9 +84,8 @@ def test_probability_top_k(bars):
     bars.set_probabilities(p, names, clean=19, target=17, k=5)
     assert bars.shown_classes == [19, 18, 17, 16, 15]
     np.testing.assert_allclose(bars.heights(), p[[19, 18, 17, 16, 15]])
-    ticks = bars.plotItem.getAxis("left")._tickLevels[0]
-    assert [t[1] for t in sorted(ticks, reverse=True)] == [f"class{i}" for i in (19, 18, 17, 16, 15)]
-    rgb = [_brush_rgb(b) for b in bars.bars.opts["brushes"]]
+    assert bars.label_texts == [f"class{i}" for i in (19, 18, 17, 16, 15)]
+    rgb = bars.bar_colors
     assert rgb[0] == CLEAN_COLOR and rgb[2] == TARGET_COLOR and rgb[1] == OTHER_COLOR
 
 
@@ -94,9 +93,11 @@ def test_probability_marks_clean_outside_top_k_and_reuses_brushes(bars):
     p = np.array([0.5, 0.3, 0.1, 0.06, 0.04])
     bars.set_probabilities(p, None, clean=4, target=None, k=2)
     assert bars.shown_classes == [0, 1, 4]
-    brushes = bars.bars.opts["brushes"]
+    bars.flush()
+    colors = bars.bar_colors
     bars.set_probabilities(np.array([0.45, 0.35, 0.1, 0.06, 0.04]), None, clean=4, k=2)
-    assert bars.bars.opts["brushes"] is brushes  # only the bar lengths changed
+    bars.flush()
+    assert bars.bar_colors is colors  # only the bar lengths changed
     np.testing.assert_allclose(bars.heights(), [0.45, 0.35, 0.04])
     assert [lbl.toPlainText() for lbl in bars.value_labels] == ["0.45", "0.35", "0.04"]
     with pytest.raises(ValueError):
@@ -143,7 +144,7 @@ def test_throttle_coalesces_and_last_data_wins(qtbot):
     assert bars.shown_classes[0] == int(np.argmax(last))  # the rows follow the data at once
     qtbot.waitUntil(lambda: not bars._throttle.pending, timeout=3000)
     assert bars.redraws == 2
-    np.testing.assert_allclose(np.asarray(bars.bars.opts["width"]), np.sort(last[bars.shown_classes])[::-1])
+    np.testing.assert_allclose(bars._widths, np.sort(last[bars.shown_classes])[::-1])
 
     loss = LossPlot(refresh_ms=400)
     qtbot.addWidget(loss)
@@ -241,18 +242,26 @@ def test_long_class_names_are_elided_with_a_tooltip(qtbot):
     # the name and value columns are as wide as their texts: nothing is clipped
     from PySide6 import QtGui
 
-    fm = QtGui.QFontMetricsF(bars.plotItem.getAxis("left").style["tickFont"])
-    left = bars.plotItem.getAxis("left")
-    assert left.width() >= max(fm.horizontalAdvance(t) for t in bars.label_texts)
-    right = bars.plotItem.getAxis("right")
-    assert right.width() >= fm.horizontalAdvance("0.70")
-    visible = QtCore.QRectF(bars.viewport().rect())
-    assert visible.contains(left.sceneBoundingRect()) and visible.contains(right.sceneBoundingRect())
+    fm = QtGui.QFontMetricsF(bars.font())
+    names_w, left, width, top, row_h = bars._layout()
+    assert names_w >= max(fm.horizontalAdvance(t) for t in bars.label_texts) and left > names_w
+    assert left + width + fm.horizontalAdvance("0.70") < bars.width()
+    assert bars.row_at(top + 0.5 * row_h) == 0 and bars.row_at(top + 2.5 * row_h) == 2
+    assert bars.row_at(top - 1) == -1 and bars.row_at(top + 3.5 * row_h) == -1
+    # what is drawn: the three bars in their colours, from the names column on, as long as p
+    image = bars.grab().toImage()
+    for row, (p, color) in enumerate(zip((0.7, 0.2, 0.1), bars.bar_colors, strict=True)):
+        y = int(top + (row + 0.5) * row_h)
+        inside = image.pixelColor(int(left + 0.5 * p * width), y)  # (the X visual may round a colour)
+        assert np.abs(np.subtract((inside.red(), inside.green(), inside.blue()), color)).max() <= 8
+        past = image.pixelColor(int(left + p * width + 3), y)
+        assert np.abs(np.subtract((past.red(), past.green(), past.blue()), color)).max() > 40
     assert bars.value_texts == ["0.70", "0.20", "0.10"]
     # hovering a row shows its tooltip
-    y = bars.plotItem.vb.mapViewToScene(QtCore.QPointF(0.5, 2.0))  # top row is at y = n - 1
-    bars._on_mouse_moved(y)
-    assert long_name in bars.toolTip()
+    qtbot.mouseMove(bars, QtCore.QPoint(int(left + 10), int(top + 0.5 * row_h)))
+    qtbot.waitUntil(lambda: long_name in bars.toolTip(), timeout=2000)
+    qtbot.mouseMove(bars, QtCore.QPoint(int(left + 10), int(top + 2.5 * row_h)))
+    qtbot.waitUntil(lambda: "kick" in bars.toolTip(), timeout=2000)
 
 
 def test_loss_range_follows_in_steps_and_stops_after_a_user_zoom(qtbot):
