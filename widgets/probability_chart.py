@@ -61,7 +61,7 @@ class ProbabilityBars(QtWidgets.QWidget):
     def __init__(self, parent=None, *, refresh_ms: int = FRAME_MS, max_label_px: int = 160):
         super().__init__(parent)
         self.setMouseTracking(True)
-        self.setMinimumSize(160, 90)
+        self.setMinimumSize(160, 110)  # five rows of text, the legend and the axis
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self._metrics = QtGui.QFontMetricsF(self.font())
         self._small = QtGui.QFont(self.font())
@@ -158,7 +158,7 @@ class ProbabilityBars(QtWidgets.QWidget):
 
     # --- geometry and painting -------------------------------------------------------------------------
     def sizeHint(self) -> QtCore.QSize:  # noqa: N802 - Qt naming
-        return QtCore.QSize(320, 150)
+        return QtCore.QSize(320, 200)
 
     def _layout(self) -> tuple[float, float, float, float, float]:
         """(names column width, bars' left x, bars' width, first row's top y, row height) in pixels."""
