@@ -6,7 +6,8 @@
    adversarial skeleton following the optimisation). Two figures per gap: its wall time (what the user
    feels) and the GUI thread's own CPU time in it ("work": what our code and Qt did). On a busy machine
    the wall figures include time the GUI thread waited for a core, the GIL or the X server; the work
-   figures do not, so compare runs by them when the load average (printed) differs;
+   figures do not, so compare runs by them when the load average (printed) differs; for the gaps over
+   10 ms the GUI thread's time is split into work, waiting for a core, and blocked (Linux);
 2. the 3D playback frame rate with two skeletons (overlay, heat colours) at 1280x720 (target >= 60 fps):
    frames drawn per second when each frame is set and repainted as fast as the view can.
 
@@ -20,6 +21,7 @@ import argparse
 import os
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -98,18 +100,30 @@ def _last_iteration(win) -> int:
     return int(x[-1]) if len(x) else 0
 
 
+def _run_queue_s() -> float:
+    """Seconds the calling thread has waited on a run queue (Linux ``/proc/.../schedstat``; 0 elsewhere)."""
+    try:
+        with open(f"/proc/self/task/{threading.get_native_id()}/schedstat") as f:
+            return int(f.read().split()[1]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 def measure_stall(win, seconds: float, playback: bool) -> dict:
-    """Gaps between the ticks of a 1 ms timer while an attack runs (and the clip plays): wall time and
-    the GUI thread's CPU time in each gap."""
+    """Gaps between the ticks of a 1 ms timer while an attack runs (and the clip plays): wall time, the
+    GUI thread's CPU time in each gap, and (Linux) its time waiting for a core; the rest of a gap the
+    thread was blocked (the GIL, the X server)."""
     gaps: list[float] = []
     work: list[float] = []
-    last = [time.perf_counter(), time.thread_time()]
+    queued: list[float] = []
+    last = [time.perf_counter(), time.thread_time(), _run_queue_s()]
 
     def tick():
-        now, cpu = time.perf_counter(), time.thread_time()
+        now, cpu, rq = time.perf_counter(), time.thread_time(), _run_queue_s()
         gaps.append(now - last[0])
         work.append(cpu - last[1])
-        last[0], last[1] = now, cpu
+        queued.append(rq - last[2])
+        last[0], last[1], last[2] = now, cpu, rq
 
     timer = QtCore.QTimer()
     timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
@@ -122,7 +136,7 @@ def measure_stall(win, seconds: float, playback: bool) -> dict:
         _playback(win).play()
     n0 = _last_iteration(win)
     load0 = _load()
-    last[0], last[1] = time.perf_counter(), time.thread_time()
+    last[0], last[1], last[2] = time.perf_counter(), time.thread_time(), _run_queue_s()
     timer.start()
     _wait(seconds)
     timer.stop()
@@ -135,7 +149,12 @@ def measure_stall(win, seconds: float, playback: bool) -> dict:
     stop_s = time.perf_counter() - t_stop
     g = np.asarray(gaps[2:]) * 1000.0
     c = np.asarray(work[2:]) * 1000.0
-    return {"max_ms": float(g.max()), "p99_ms": float(np.percentile(g, 99)),
+    rq = np.asarray(queued[2:]) * 1000.0
+    long = g > 10.0
+    return {"long_gaps": int(long.sum()), "long_work_ms": float(c[long].sum()),
+            "long_queued_ms": float(rq[long].sum()),
+            "long_blocked_ms": float(np.clip(g - c - rq, 0.0, None)[long].sum()),
+            "max_ms": float(g.max()), "p99_ms": float(np.percentile(g, 99)),
             "median_ms": float(np.median(g)), "ticks": len(g), "it_per_s": iterations / seconds,
             "work_max_ms": float(c.max()), "work_p99_ms": float(np.percentile(c, 99)),
             "gui_cpu_share": float(c.sum() / max(g.sum(), 1e-9)),
@@ -210,6 +229,9 @@ def main(argv=None) -> int:
         print(f"  GUI-thread work per gap: max {s['work_max_ms']:.1f} ms, p99 {s['work_p99_ms']:.1f} ms "
               f"(GUI thread busy {100 * s['gui_cpu_share']:.0f} % of the time)  "
               f"[{_verdict(s['work_max_ms'], s['work_p99_ms'])}]")
+        print(f"  gaps > 10 ms: {s['long_gaps']}, in them the GUI thread worked {s['long_work_ms']:.0f} ms, "
+              f"waited for a core {s['long_queued_ms']:.0f} ms, was blocked {s['long_blocked_ms']:.0f} ms "
+              "(the GIL, the X server)")
         print(f"  stop latency (Stop -> worker finished): {s['stop_ms']:.0f} ms")
     win.close()
     if args.skip_playback:
