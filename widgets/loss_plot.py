@@ -2,7 +2,8 @@
 
 ``append`` only writes into the buffers; the curves are redrawn at most once every ``refresh_ms``
 (:class:`~widgets._throttle.FrameThrottle`: a single-shot timer, the newest data wins), so a fast attack
-never waits for plotting. ``flush()`` redraws at once.
+never waits for plotting. ``flush()`` redraws at once; ``step()`` (the live window's) redraws too, but a
+range step and the curves in two calls, so that no turn of the event loop does both.
 
 Drawing stays cheap however long the run: the curves use one-pixel cosmetic pens (the total two pixels;
 wider pens make Qt's raster engine stroke every segment, 3x the cost), and above ``max_points`` points
@@ -78,6 +79,9 @@ class LossPlot(pg.PlotWidget):
         self.plotItem.setLabel("left", "loss")
         # no grid (see the module docstring): repaint max 16–23 ms with it, 9–13 ms without (Xvfb)
         cache_axes(self)
+        # a fixed width for the value axis: pyqtgraph sizes it to its widest tick text, and each change of
+        # that width ("0.5" -> "-0.25") laid the whole plot out again during a live run
+        self.plotItem.getAxis("left").setWidth(52)
         # The legend lives in a column of the plot's layout right of the view box (row 2 = the view box
         # row): a spacer reserves the legend's width and the legend is anchored to the spacer's top left.
         # (A plain QGraphicsWidget: no Python overrides that Qt could call while the plot is torn down.)
@@ -97,6 +101,7 @@ class LossPlot(pg.PlotWidget):
         self.plotItem.addItem(self.flip_line, ignoreBounds=True)
         self._flip: float | None = None
         self._redraws = 0
+        self._curves_owed = False  # step() changed the range and left the curves for the next step
         # The range follows the data (see the module docstring); a pan or zoom by the user stops that.
         self._follow = True
         self._view: tuple[float, float, float, float] | None = None  # x0, x1, y0, y1 as last set
@@ -217,6 +222,7 @@ class LossPlot(pg.PlotWidget):
 
     def _redraw(self) -> None:
         self._redraws += 1
+        self._curves_owed = False
         n = self._n
         step = -(-2 * n // self._max_points) if n > self._max_points else 1  # two points per bucket
         if step > 1:  # min and max per bucket of ``step`` points: the envelope at ~max_points points
@@ -240,7 +246,7 @@ class LossPlot(pg.PlotWidget):
                 y = np.concatenate([env, y[m:]]) if m < n else env
             curve.setData(x, y, connect="finite")
         if self._follow:
-            self._fit_range(x)
+            self._apply_view(self._target_view())
 
     # --- view range ------------------------------------------------------------------------------------
     def follow_data(self) -> None:
@@ -251,7 +257,21 @@ class LossPlot(pg.PlotWidget):
     def _on_user_range(self, *_args) -> None:
         self._follow = False
 
-    def _fit_range(self, x: np.ndarray) -> None:
+    def step(self) -> bool:
+        """A live redraw that keeps each turn of the event loop short: when the data has left the view,
+        only the new range now (the axes rebuild their tick texts: the expensive part) and the curves at
+        the next step; else the curves at once. True when everything is drawn. (:meth:`flush` draws both.)"""
+        if self._follow and self._n and not self._curves_owed:
+            new = self._target_view()
+            if new != self._view:
+                self._apply_view(new)
+                self._curves_owed = True  # (the next step draws the curves, whatever the range does)
+                return False
+        self.flush()
+        return True
+
+    def _target_view(self) -> tuple[float, float, float, float]:
+        """The range that follows the data (see the module docstring), given the current one."""
         n = self._n
         x_last = float(self._x[n - 1]) if n else 1.0
         x0 = float(min(self._x[0], 0.0)) if n else 0.0
@@ -279,8 +299,10 @@ class LossPlot(pg.PlotWidget):
             y1 = hi + (0.25 if hi > view[3] else 0.08) * span
         else:
             y0, y1 = lo - 0.08 * span, hi + 0.08 * span
-        new = (x0, max(x1, x0 + 1.0), y0, y1)
-        if new != view:
+        return (x0, max(x1, x0 + 1.0), y0, y1)
+
+    def _apply_view(self, new: tuple[float, float, float, float]) -> None:
+        if new != self._view:
             self._view = new
             # (setRange does not emit sigRangeChangedManually: only the mouse does)
             self.plotItem.vb.setRange(xRange=new[:2], yRange=new[2:], padding=0.0)

@@ -68,8 +68,8 @@ class LiveUpdates(QtCore.QObject):
         phase = self._phase
         self._phase = (phase + 1) % 3
         if phase == 0:
-            self._drawn = report
-            self.plots.loss_plot.flush()
+            if self.plots.loss_plot.step():  # (False: only the range moved; the curves in the next round)
+                self._drawn = report
         elif phase == 1:
             self.attack.panel.set_progress(int(report.iteration), report.total_iterations)
             self.plots.show_probabilities(report.probabilities[0], r.target_model)

@@ -203,6 +203,31 @@ def test_paced_redraws_never_share_a_turn_of_the_event_loop(qtbot):
     assert starts[-1][0] == "a" and not a.pending
 
 
+def test_live_step_moves_the_range_and_the_curves_in_separate_calls(qtbot):
+    """``step()``: when the data leaves the view, the new range first (nothing else), the curves at the next
+    call; while the data stays inside, the curves at once. ``flush()`` does both in one call."""
+    loss = LossPlot(refresh_ms=60_000)
+    qtbot.addWidget(loss)
+    for i in range(10):
+        loss.append(i, {"total": 1.0})
+    loss.flush()
+    view = loss._view
+    assert view[1] >= 9
+    loss.append(view[1] - 0.1, {"total": 1.0})
+    assert loss.step() is True and len(loss.curves["total"].getData()[0]) == 11  # inside the view
+    assert loss._view == view
+    for i in range(11, 200):  # far past the view's right end
+        loss.append(i, {"total": 1.0 + 0.01 * i})
+    assert loss.step() is False and loss._view != view and len(loss.curves["total"].getData()[0]) == 11
+    (x0, x1), _ = loss.plotItem.vb.viewRange()
+    assert x1 >= 199
+    assert loss.step() is True and len(loss.curves["total"].getData()[0]) == 200
+    for i in range(200, 400):
+        loss.append(i, {"total": 5.0})
+    loss.flush()  # both at once
+    assert len(loss.curves["total"].getData()[0]) == 400 and loss.plotItem.vb.viewRange()[0][1] >= 399
+
+
 def test_loss_legend_outside_the_plot_and_uncut(qtbot):
     loss = LossPlot()
     qtbot.addWidget(loss)
