@@ -1,14 +1,14 @@
 """Redraws the live widgets while an attack runs, at most ``UI_HZ`` times a second per group: the loss
 curves; the progress bar and probability bars; the adversarial skeleton. Groups take turns (one repaint
 per event-loop turn keeps every stall short under software GL: benchmarks/gui_latency.py), paced with the
-3D view's frames (:func:`widgets._throttle.pace_delay_ms`). Each step's
+3D view's frames (a paced :class:`~widgets._throttle.FrameThrottle`). Each step's
 losses are appended when it arrives (cheap); everything else reads ``state.running.report``."""
 
 from __future__ import annotations
 
 from PySide6 import QtCore
 
-from widgets._throttle import mark_paced, pace_delay_ms
+from widgets._throttle import FrameThrottle
 
 from .attack_dock import AttackDock
 from .plots_dock import LOSS_TERMS, PlotsDock
@@ -25,10 +25,10 @@ class LiveUpdates(QtCore.QObject):
                  parent=None):
         super().__init__(parent)
         self.state, self.plots, self.attack, self.centre = state, plots, attack, centre
-        self._timer = QtCore.QTimer(self)
-        self._timer.setSingleShot(True)
-        self._interval_ms = int(1000 / (3 * self.UI_HZ))
-        self._timer.timeout.connect(self._tick)
+        # one group per tick, a tick at most every 1/(3·UI_HZ) s and a display frame after any other paced
+        # redraw (the 3D view's frames)
+        self._throttle = FrameThrottle(self._tick, int(1000 / (3 * self.UI_HZ)), self, leading=False,
+                                       paced=True)
         self._phase = 0
         self._drawn = None  # the report of the current round of groups
         self._flip_marked = False
@@ -52,18 +52,12 @@ class LiveUpdates(QtCore.QObject):
         if bool(report.success[0]) and not self._flip_marked:
             self._flip_marked = True
             self.plots.loss_plot.mark_flip(it)
-        if not self._timer.isActive():
-            self._timer.start(self._interval_ms)
+        self._throttle.request()
 
     def _tick(self) -> None:
         r = self.state.running
         if r is None or r.report is None:
             return
-        delay = pace_delay_ms()
-        if delay:  # a 3D frame (or another group) was just drawn: this group in a later turn
-            self._timer.start(delay)
-            return
-        mark_paced()
         report = r.report
         phase = self._phase
         self._phase = (phase + 1) % 3
@@ -76,8 +70,8 @@ class LiveUpdates(QtCore.QObject):
         elif report.adversarial is not None:
             self.centre.show_iterate(report.adversarial[0])
         if self._phase != 0 or r.report is not self._drawn:
-            self._timer.start(self._interval_ms)  # the other groups (or a newer report) are still to draw
+            self._throttle.request()  # the other groups (or a newer report) are still to draw
 
     def _on_end(self) -> None:
-        self._timer.stop()
+        self._throttle.cancel()
         self.plots.loss_plot.flush()
