@@ -191,23 +191,45 @@ def test_margin_loss_gradient_is_the_max_subgradient(strategy):
                                torch.autograd.grad((want * w).sum(), logits)[0])
 
 
+def _written_out_lc(logits, y, strategy, kind, t, ref, top_n=3, kappa=0.5):
+    """Eq. 6–8 and the margin form written out with plain autograd ops: the reference for the closed form."""
+    if kind == "ce":
+        logp = torch.log_softmax(logits, 1)
+        if strategy == "ab":
+            return (ref * logp).sum(1) if ref is not None else logp.gather(1, y[:, None])[:, 0]
+        if strategy == "abn":
+            return (logp.exp() * logp).sum(1)
+        return -logp.gather(1, t[:, None])[:, 0]
+    own = t if strategy == "sa" else y
+    k = top_n if strategy == "abn" else 1
+    rival = logits.scatter(1, own[:, None], float("-inf")).topk(k, 1).values[:, k - 1]
+    z = logits.gather(1, own[:, None])[:, 0]
+    return (rival - z if strategy == "sa" else z - rival).clamp_min(-kappa)
+
+
 @pytest.mark.parametrize(("strategy", "kind", "soft"), [
     ("ab", "ce", False), ("ab", "ce", True), ("abn", "ce", False), ("sa", "ce", False),
     ("ab", "margin", False), ("abn", "margin", False), ("sa", "margin", False)])
 def test_classification_terms_are_the_loss_and_its_autograd_gradient(strategy, kind, soft):
-    """The attack's closed-form Lc and ∂Lc/∂logits equal :func:`classification_loss` and autograd through it
-    (every strategy, both forms, Eq. 6 with the clean prediction or the label); the norm is the reported
-    ‖∂Lc/∂logits‖; clamped hinges (κ reached) pass no gradient."""
+    """The closed-form Lc and ∂Lc/∂logits (the attack's, and :func:`classification_loss`'s forward and
+    backward) equal Eq. 6–8 / the margin written out with autograd (every strategy, both forms, Eq. 6 with
+    the clean prediction or the label); the norm is the reported ‖∂Lc/∂logits‖; clamped hinges (κ reached)
+    pass no gradient."""
     torch.manual_seed(5)
     logits = (torch.randn(8, 7, dtype=torch.float64) * 3).requires_grad_(True)
-    logits.data[0] = torch.tensor([40.0, 0, 0, 0, 0, 0, 0])  # saturated: p_y = 1 in floating point
+    # saturated: p_y = 1 in floating point (the others distinct: at a tie the rival, and with it the margin's
+    # subgradient, is any of the tied classes)
+    logits.data[0] = torch.tensor([40.0, 0, 0.1, 0.2, 0.3, 0.4, 0.5])
     y = torch.tensor([0, 1, 2, 3, 4, 5, 6, 0])
     t = torch.tensor([3, 2, 1, 0, 6, 5, 4, 6])
     ref = torch.softmax(torch.randn(8, 7, dtype=torch.float64), 1) if soft else None
     opts = dict(targets=t, top_n=3, kind=kind, confidence=0.5, reference=ref)
-    want = losses.classification_loss(logits, y, strategy, **opts)
+    want = _written_out_lc(logits, y, strategy, kind, t, ref)
     w = torch.linspace(0.5, 2.0, 8, dtype=torch.float64)
     (want_grad,) = torch.autograd.grad((want * w).sum(), logits)
+    loss = losses.classification_loss(logits, y, strategy, **opts)
+    torch.testing.assert_close(loss.detach(), want.detach())
+    torch.testing.assert_close(torch.autograd.grad((loss * w).sum(), logits)[0], want_grad)
     lc, grad, norm, prob = losses.classification_terms(logits.detach(), y, strategy, **opts)
     torch.testing.assert_close(lc, want.detach())
     torch.testing.assert_close(grad * w[:, None], want_grad)

@@ -310,23 +310,26 @@ def classification_loss(logits: torch.Tensor, labels: torch.Tensor, strategy: st
     ``margin`` (the hinge / C&W form; does not saturate, and stops pushing once the goal holds by κ):
       * AB: z_y − max_{j≠y} z_j.   * ABN: z_y − (N-th largest z_j, j≠y).   * SA: max_{j≠t} z_j − z_t.
       each clamped at −κ (``confidence``).
+
+    Computed by :func:`classification_terms` (one definition of the values), with its closed-form
+    gradient as the backward pass — as :func:`perceptual_loss` is over :func:`perceptual_terms`.
     """
-    if kind == "ce":
-        logp = F.log_softmax(logits, dim=1)
-        if strategy == "ab":
-            if reference is not None:
-                return (reference * logp).sum(1)
-            return logp.gather(1, labels[:, None])[:, 0]
-        if strategy == "abn":
-            return (logp.exp() * logp).sum(1)  # = −Entropy
-        if strategy == "sa":
-            return -logp.gather(1, targets[:, None])[:, 0]
-    elif kind == "margin":
-        # z_plus − z_minus with the rival class picked without gradient (the subgradient autograd takes
-        # through a max), as one product with e_plus − e_minus: a graph of 3 nodes instead of 6
-        sign = _margin_sign(logits, labels, strategy, targets, top_n)
-        return (logits * sign).sum(1).clamp_min(-confidence)
-    raise ValueError(f"unknown strategy {strategy!r} or classification loss {kind!r}")
+    return _Classification.apply(logits, labels, strategy, targets, top_n, kind, confidence, reference)
+
+
+class _Classification(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, logits, labels, strategy, targets, top_n, kind, confidence, reference):
+        lc, grad, _norm, _prob = classification_terms(logits, labels, strategy, targets=targets, top_n=top_n,
+                                                      kind=kind, confidence=confidence, reference=reference)
+        ctx.save_for_backward(grad)
+        return lc
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_lc):
+        (grad,) = ctx.saved_tensors
+        return grad * grad_lc[:, None], None, None, None, None, None, None, None
 
 
 @without_grad
@@ -335,14 +338,15 @@ def classification_terms(logits: torch.Tensor, labels: torch.Tensor, strategy: s
                          confidence: float = 0.0, reference: torch.Tensor | None = None
                          ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """``(Lc (N,), ∂Lc/∂logits (N, C), ‖∂Lc/∂logits‖ (N,), softmax (N, C) or None)`` in closed form, no
-    autograd: the values of :func:`classification_loss` and the gradient autograd takes through it (tested
-    equal), so that the attack's backward pass runs through the recognizer only.
+    autograd (tested equal to autograd through the written-out losses): the attack's backward pass runs
+    through the recognizer only, and :func:`classification_loss` is these values with this gradient.
 
     Cross entropy (p = softmax, written so that no digit is lost where p_y ≈ 1):
       * AB, label: ∂/∂z log p_y = e_y − p, whose y-th entry 1 − p_y is summed from the other classes;
       * AB, reference r: r − p·Σr;   * ABN: p ⊙ (log p − Σ p log p);   * SA: p − e_t (as AB's, negated).
-    Margin: e_plus − e_minus where the hinge is not clamped (torch's clamp_min passes the gradient at
-    equality too), 0 where it is; the reported norm is √2 (see :func:`logit_gradient_norm`).
+    Margin: z_plus − z_minus clamped at −κ, the rival picked without gradient (the subgradient autograd takes
+    through a max); its gradient e_plus − e_minus where the hinge is not clamped (torch's clamp_min passes
+    the gradient at equality too), 0 where it is; the reported norm is √2 (see :func:`logit_gradient_norm`).
     """
     if kind == "margin":
         sign = _margin_sign(logits, labels, strategy, targets, top_n)
