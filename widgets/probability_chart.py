@@ -19,6 +19,7 @@ import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import Qt
 
+from widgets._chart_style import BACKGROUND, FOREGROUND, PAD, small_font
 from widgets._throttle import FRAME_MS, FrameThrottle
 
 __all__ = ["CLEAN_COLOR", "OTHER_COLOR", "TARGET_COLOR", "ProbabilityBars"]
@@ -27,10 +28,7 @@ CLEAN_COLOR = (90, 200, 120)
 TARGET_COLOR = (255, 90, 60)
 OTHER_COLOR = (120, 150, 200)
 BAR_HEIGHT = 0.75  # of a row
-_BACKGROUND = (0, 0, 0)  # the look of the workbench's pyqtgraph plots: black, grey text
-_FOREGROUND = (150, 150, 150)
 _VALUE_TEMPLATE = "0.00"  # widest value text
-_PAD = 6  # px between the columns and around the chart
 
 
 class _ValueText:
@@ -64,8 +62,7 @@ class ProbabilityBars(QtWidgets.QWidget):
         self.setMinimumSize(160, 110)  # five rows of text, the legend and the axis
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self._metrics = QtGui.QFontMetricsF(self.font())
-        self._small = QtGui.QFont(self.font())
-        self._small.setPointSizeF(max(self.font().pointSizeF() * 0.9, 6.0))
+        self._small = small_font(self.font())
         self._max_label_px = max(int(max_label_px), 20)
         self._value_width = self._metrics.horizontalAdvance(_VALUE_TEMPLATE)
         self.shown_classes: list[int] = []
@@ -164,10 +161,10 @@ class ProbabilityBars(QtWidgets.QWidget):
         """(names column width, bars' left x, bars' width, first row's top y, row height) in pixels."""
         fm, small = self._metrics, QtGui.QFontMetricsF(self._small)
         names_w = max((fm.horizontalAdvance(t) for t in self.label_texts), default=0.0)
-        left = _PAD + names_w + _PAD
-        right = self.width() - _PAD - self._value_width - _PAD
-        top = _PAD / 2 + small.height() + 2  # the legend line
-        bottom = self.height() - _PAD / 2 - small.height() - 2  # the axis' numbers
+        left = PAD + names_w + PAD
+        right = self.width() - PAD - self._value_width - PAD
+        top = PAD / 2 + small.height() + 2  # the legend line
+        bottom = self.height() - PAD / 2 - small.height() - 2  # the axis' numbers
         n = max(len(self.label_texts), 1)
         return names_w, left, max(right - left, 1.0), top, max(bottom - top, 1.0) / n
 
@@ -178,14 +175,14 @@ class ProbabilityBars(QtWidgets.QWidget):
 
     def paintEvent(self, ev):  # noqa: N802 - Qt naming
         p = QtGui.QPainter(self)
-        p.fillRect(self.rect(), QtGui.QColor(*_BACKGROUND))
+        p.fillRect(self.rect(), QtGui.QColor(*BACKGROUND))
         fm = self._metrics
-        fg = QtGui.QColor(*_FOREGROUND)
+        fg = QtGui.QColor(*FOREGROUND)
         names_w, left, width, top, row_h = self._layout()
         small = QtGui.QFontMetricsF(self._small)
         # legend (■ clean  ■ target, centred on the bars) and the values' header, in the small font
         p.setFont(self._small)
-        base = _PAD / 2 + small.ascent()
+        base = PAD / 2 + small.ascent()
         legend_w = small.horizontalAdvance("■ clean") + small.horizontalAdvance("■ target") + 10
         x = left + width / 2 - legend_w / 2
         for text, color in (("■ clean", CLEAN_COLOR), ("■ target", TARGET_COLOR)):
@@ -193,11 +190,11 @@ class ProbabilityBars(QtWidgets.QWidget):
             p.drawText(QtCore.QPointF(x, base), text)
             x += small.horizontalAdvance(text) + 10
         p.setPen(fg)
-        p.drawText(QtCore.QPointF(left + width + _PAD, base), "p")
+        p.drawText(QtCore.QPointF(left + width + PAD, base), "p")
         # faint lines at 0.2 … 0.8 and the axis below the rows, with its ticks and label
         n = len(self.label_texts)
         bottom = top + row_h * max(n, 1)
-        grid = QtGui.QColor(*_FOREGROUND)
+        grid = QtGui.QColor(*FOREGROUND)
         grid.setAlpha(50)
         p.setPen(grid)
         for v in (0.2, 0.4, 0.6, 0.8):
@@ -216,7 +213,7 @@ class ProbabilityBars(QtWidgets.QWidget):
             mid = y + row_h / 2
             p.setPen(fg)
             name = self.label_texts[i]
-            p.drawText(QtCore.QPointF(_PAD + names_w - fm.horizontalAdvance(name), mid + fm.ascent() / 2 - 1),
+            p.drawText(QtCore.QPointF(PAD + names_w - fm.horizontalAdvance(name), mid + fm.ascent() / 2 - 1),
                        name)
             if i < len(self._widths) and i < len(self.bar_colors):
                 h = row_h * BAR_HEIGHT
@@ -225,7 +222,7 @@ class ProbabilityBars(QtWidgets.QWidget):
             if i < len(self.value_texts):
                 p.setPen(fg)
                 value = self.value_texts[i]
-                p.drawText(QtCore.QPointF(left + width + _PAD, mid + fm.ascent() / 2 - 1), value)
+                p.drawText(QtCore.QPointF(left + width + PAD, mid + fm.ascent() / 2 - 1), value)
         p.end()
 
     # --- tooltips --------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6 import QtCore
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from widgets.colormap import HEAT_COLORS, heat_colormap, heat_rgba
 from widgets.displacement_chart import DisplacementChart
@@ -23,46 +23,145 @@ def test_loss_append_grows_and_is_throttled(loss, qtbot):
     for i in range(50):
         loss.append(i, {"total": 10.0 / (i + 1), "Lc": 1.0, "Lp": 0.01 * i, "l_dyn": 0.5, "l_bl": 0.1})
     assert loss.n_points == 50
-    assert loss.curves["total"].getData()[0] is None or len(loss.curves["total"].getData()[0]) < 50
-    qtbot.waitUntil(lambda: loss.curves["total"].getData()[0] is not None
-                    and len(loss.curves["total"].getData()[0]) == 50, timeout=2000)
-    x, y = loss.curves["total"].getData()
+    assert len(loss.curve_data("total")[0]) < 50  # the first append may draw; the rest wait for the frame
+    qtbot.waitUntil(lambda: len(loss.curve_data("total")[0]) == 50, timeout=2000)
+    x, y = loss.curve_data("total")
     np.testing.assert_array_equal(x, np.arange(50))
     np.testing.assert_allclose(y, 10.0 / (np.arange(50) + 1))
-    assert list(loss.curves)[:5] == ["total", "Lc", "Lp", "l_dyn", "l_bl"]
+    assert loss.terms[:5] == ["total", "Lc", "Lp", "l_dyn", "l_bl"]
 
 
 def test_loss_new_term_and_missing_values(loss):
     loss.append(0, {"total": 1.0})
     loss.append(1, {"total": 0.5, "l_dyn_2": 0.25})
     loss.flush()
-    assert "l_dyn_2" in loss.curves
+    assert "l_dyn_2" in loss.terms
     _, y = loss.data("l_dyn_2")
     assert np.isnan(y[0]) and y[1] == 0.25
-    assert "l_dyn_2" in [item.text for _, item in loss.legend.items]
+    assert loss.legend_texts[-1] == "l_dyn_2"
+    assert loss.colors["l_dyn_2"] not in [loss.colors[t] for t in loss.terms[:-1]]
 
 
 def test_loss_history_clear_log_and_flip(loss, qtbot):
     loss.set_history({"total": [3.0, 2.0, 1.0, 0.0], "Lc": [1.0, -1.0, 0.5, 0.2]}, iterations=[0, 10, 20, 30])
-    x, y = loss.curves["Lc"].getData()
+    x, y = loss.curve_data("Lc")
     np.testing.assert_array_equal(x, [0, 10, 20, 30])
     with qtbot.waitSignal(loss.log_scale_changed, timeout=1000) as sig:
         loss.set_log_scale(True)
-    assert sig.args == [True] and loss.log_scale
-    assert np.isnan(loss.curves["Lc"].getData()[1][1])  # -1 has no logarithm: a gap, no warning
-    loss.plotItem.ctrl.logYCheck.setChecked(False)  # the context menu's toggle
+    assert sig.args == [True] and loss.log_scale and loss.log_action.isChecked()
+    _, y = loss.curve_data("Lc")
+    assert np.isnan(y[1]) and y[0] == 0.0  # log10: -1 has no logarithm (a gap, no warning), 1 -> 0
+    (_, _), (y0, y1) = loss.view_range()
+    assert y0 <= np.log10(0.2) and y1 >= np.log10(3.0)  # the view is in log10 units
+    loss.log_action.setChecked(False)  # the context menu's toggle
     assert not loss.log_scale
     loss.set_log_scale(True)
     _, y = loss.data("Lc")
     np.testing.assert_array_equal(y, [1.0, -1.0, 0.5, 0.2])  # stored values untouched
     loss.mark_flip(20)
-    assert loss.flip_line.isVisible() and loss.flip_line.value() == 20 and loss.flip_iteration == 20
+    assert loss.flip_iteration == 20
     loss.clear()
-    assert loss.n_points == 0 and not loss.flip_line.isVisible()
-    x, _ = loss.curves["total"].getData()
-    assert x is None or len(x) == 0
+    assert loss.n_points == 0 and loss.flip_iteration is None
+    assert len(loss.curve_data("total")[0]) == 0
     with pytest.raises(ValueError, match="length"):
         loss.set_history({"total": [1, 2], "Lc": [1]})
+
+
+def _rgb(image, x: float, y: float) -> np.ndarray:
+    c = image.pixelColor(int(round(x)), int(round(y)))
+    return np.array([c.red(), c.green(), c.blue()])
+
+
+def test_loss_curves_and_flip_marker_are_drawn_where_the_data_is(qtbot):
+    """The painted picture: each curve passes through the pixels of its points, in its colour; the flip
+    marker is a dashed vertical line at its iteration; nothing is drawn where there is no data."""
+    from widgets.loss_plot import FLIP_COLOR
+
+    loss = LossPlot(refresh_ms=0)
+    qtbot.addWidget(loss)
+    loss.resize(420, 260)
+    loss.show()
+    qtbot.waitExposed(loss)
+    n = 100
+    it = np.arange(n, dtype=float)
+    loss.set_history({"total": np.full(n, 2.0), "Lc": np.linspace(1.0, -1.0, n)}, iterations=it)
+    loss.mark_flip(60)
+    image = loss.grab().toImage()
+    rect = loss.plot_rect()
+    (x0, x1), (y0, y1) = loss.view_range()
+
+    def pixel(x, y):
+        return (rect.left() + (x - x0) / (x1 - x0) * rect.width(),
+                rect.bottom() - (y - y0) / (y1 - y0) * rect.height())
+
+    dpr = image.devicePixelRatio()
+    for name, x, y in (("total", 20.0, 2.0), ("Lc", 30.0, 1.0 - 2.0 * 30 / 99)):
+        px, py = pixel(x, y)
+        near = [_rgb(image, px * dpr, (py + d) * dpr) for d in (-1, 0, 1)]
+        assert min(np.abs(c - loss.colors[name]).max() for c in near) <= 8, (name, near)
+    fx, _ = pixel(60.0, 0.0)
+    column = [_rgb(image, fx * dpr, yy * dpr) for yy in np.linspace(rect.top() + 20, rect.bottom() - 5, 40)]
+    assert sum(np.abs(c - FLIP_COLOR).max() <= 8 for c in column) >= 10  # dashed: many of its pixels
+    empty = pixel(90.0, 1.5)  # between the total (2) and Lc (-0.8 there): background, maybe a faint grid
+    assert _rgb(image, empty[0] * dpr, empty[1] * dpr).max() < 100
+
+
+def test_loss_user_pan_zoom_and_fit(qtbot):
+    """Wheel zooms about the cursor, a drag pans, either stops the following; a double-click fits the data
+    and follows it again; the hover tooltip shows the nearest iteration's values."""
+    loss = LossPlot(refresh_ms=0)
+    qtbot.addWidget(loss)
+    loss.resize(420, 260)
+    loss.show()
+    qtbot.waitExposed(loss)
+    loss.set_history({"total": np.linspace(2.0, 0.0, 101)})
+    (x0, x1), (y0, y1) = loss.view_range()
+    rect = loss.plot_rect()
+    centre = rect.center()
+    cx = x0 + (centre.x() - rect.left()) / rect.width() * (x1 - x0)
+    wheel = QtGui.QWheelEvent(centre, loss.mapToGlobal(centre), QtCore.QPoint(), QtCore.QPoint(0, 120),
+                              QtCore.Qt.MouseButton.NoButton, QtCore.Qt.KeyboardModifier.NoModifier,
+                              QtCore.Qt.ScrollPhase.NoScrollPhase, False)
+    QtWidgets.QApplication.sendEvent(loss, wheel)
+    (zx0, zx1), (zy0, zy1) = loss.view_range()
+    assert zx1 - zx0 == pytest.approx(0.85 * (x1 - x0)) and zy1 - zy0 == pytest.approx(0.85 * (y1 - y0))
+    assert zx0 < cx < zx1 and (cx - zx0) / (zx1 - zx0) == pytest.approx((cx - x0) / (x1 - x0))
+    assert not loss.following
+    loss.append(300, {"total": 5.0})
+    loss.flush()
+    assert loss.view_range()[0] == pytest.approx((zx0, zx1))  # the user's range stays
+    start = centre.toPoint()
+    qtbot.mousePress(loss, QtCore.Qt.MouseButton.LeftButton, pos=start)
+    qtbot.mouseMove(loss, start + QtCore.QPoint(40, 0))
+    qtbot.mouseRelease(loss, QtCore.Qt.MouseButton.LeftButton, pos=start + QtCore.QPoint(40, 0))
+    (px0, px1), _ = loss.view_range()
+    assert px1 - px0 == pytest.approx(zx1 - zx0)
+    assert px0 == pytest.approx(zx0 - 40 / rect.width() * (zx1 - zx0))  # dragged 40 px right
+    qtbot.mouseDClick(loss, QtCore.Qt.MouseButton.LeftButton, pos=start)
+    assert loss.following and loss.view_range()[0][1] >= 300
+    rect = loss.plot_rect()  # (the value axis' numbers changed with the range: so did its width)
+    qtbot.mouseMove(loss, QtCore.QPoint(int(rect.left() + 1), int(rect.center().y())))
+    qtbot.waitUntil(lambda: loss.toolTip().startswith("iteration 0: total 2"), timeout=2000)
+    with pytest.raises(ValueError, match="empty"):
+        loss.set_view_range((5, 5))
+
+
+def test_tick_values_are_round_and_cover_the_range():
+    from widgets.loss_plot import _tick_text, tick_values
+
+    v, step = tick_values(0.0, 300.0, 5)
+    assert step == 100 and list(v) == [0, 100, 200, 300]
+    v, step = tick_values(-0.37, 1.2, 8)
+    assert step == 0.2 and v[0] == pytest.approx(-0.2) and v[-1] == pytest.approx(1.2) and 0.0 in v
+    v, step = tick_values(0.0, 1.0, 4)
+    assert step == 0.25
+    assert [_tick_text(x, step, False) for x in v] == ["0.00", "0.25", "0.50", "0.75", "1.00"]
+    assert _tick_text(-3.0, 1.0, True) == "0.001" and _tick_text(-5.0, 1.0, True) == "1e-05"
+    v, step = tick_values(-6.2, -1.1, 8, integer=True)  # decades of a log axis
+    assert step == 1 and list(v) == [-6, -5, -4, -3, -2]
+    v, step = tick_values(1e-7, 3e-7, 4)
+    assert len(v) >= 2 and np.all((v >= 1e-7 - 1e-16) & (v <= 3e-7 + 1e-16))
+    assert len(tick_values(1.0, 1.0, 4)[0]) == 0
 
 
 @pytest.fixture
@@ -154,7 +253,7 @@ def test_throttle_coalesces_and_last_data_wins(qtbot):
     qtbot.waitUntil(lambda: loss.redraws == 2, timeout=3000)
     qtbot.wait(100)
     assert loss.redraws == 2  # one redraw for the 99 later points
-    x, y = loss.curves["total"].getData()
+    x, y = loss.curve_data("total")
     assert len(x) == 100 and y[-1] == 99.0
 
 
@@ -214,18 +313,18 @@ def test_live_step_moves_the_range_and_the_curves_in_separate_calls(qtbot):
     view = loss._view
     assert view[1] >= 9
     loss.append(view[1] - 0.1, {"total": 1.0})
-    assert loss.step() is True and len(loss.curves["total"].getData()[0]) == 11  # inside the view
+    assert loss.step() is True and len(loss.curve_data("total")[0]) == 11  # inside the view
     assert loss._view == view
     for i in range(11, 200):  # far past the view's right end
         loss.append(i, {"total": 1.0 + 0.01 * i})
-    assert loss.step() is False and loss._view != view and len(loss.curves["total"].getData()[0]) == 11
-    (x0, x1), _ = loss.plotItem.vb.viewRange()
+    assert loss.step() is False and loss._view != view and len(loss.curve_data("total")[0]) == 11
+    (x0, x1), _ = loss.view_range()
     assert x1 >= 199
-    assert loss.step() is True and len(loss.curves["total"].getData()[0]) == 200
+    assert loss.step() is True and len(loss.curve_data("total")[0]) == 200
     for i in range(200, 400):
         loss.append(i, {"total": 5.0})
     loss.flush()  # both at once
-    assert len(loss.curves["total"].getData()[0]) == 400 and loss.plotItem.vb.viewRange()[0][1] >= 399
+    assert len(loss.curve_data("total")[0]) == 400 and loss.view_range()[0][1] >= 399
 
 
 def test_loss_legend_outside_the_plot_and_uncut(qtbot):
@@ -238,13 +337,15 @@ def test_loss_legend_outside_the_plot_and_uncut(qtbot):
         loss.append(i, {"total": 3 / (i + 1), "Lc": 1.0, "Lp": 0.1 * i, "l_dyn": 0.5, "l_bl": 0.2})
     loss.flush()
     qtbot.wait(50)
-    legend = loss.legend.sceneBoundingRect()
-    plot_area = loss.plotItem.vb.sceneBoundingRect()
-    assert not legend.intersects(plot_area)
-    visible = QtCore.QRectF(loss.viewport().rect())
-    for _sample, label in loss.legend.items:  # every entry, l_bl included, is inside the widget
-        assert visible.contains(label.sceneBoundingRect()), label.text
-    assert [label.text for _s, label in loss.legend.items] == ["total", "Lc", "Lp", "l_dyn", "l_bl"]
+    legend = loss.legend_rect()
+    assert not legend.intersects(loss.plot_rect())
+    assert QtCore.QRectF(loss.rect()).contains(legend)
+    from PySide6 import QtGui as _QtGui
+
+    fm = _QtGui.QFontMetricsF(loss._small)
+    for name in loss.legend_texts:  # every entry, l_bl included, fits in the legend's column
+        assert legend.left() + 18 + fm.horizontalAdvance(name) <= loss.width(), name
+    assert loss.legend_texts == ["total", "Lc", "Lp", "l_dyn", "l_bl"]
 
 
 def test_long_class_names_are_elided_with_a_tooltip(qtbot):
@@ -292,21 +393,19 @@ def test_long_class_names_are_elided_with_a_tooltip(qtbot):
 def test_loss_range_follows_in_steps_and_stops_after_a_user_zoom(qtbot):
     loss = LossPlot(refresh_ms=0)
     qtbot.addWidget(loss)
-    vb = loss.plotItem.vb
     changes = []
-    vb.sigRangeChanged.connect(lambda *_a: changes.append(1))
+    loss.view_changed.connect(lambda: changes.append(1))
     for i in range(300):
         loss.append(i, {"total": 2.0 / (i + 1), "Lc": 1.0 + 0.001 * i})
         loss.flush()
-    assert len(changes) < 60  # pyqtgraph's autorange would move (and rebuild the axes) 300 times
-    (x0, x1), (y0, y1) = vb.viewRange()
+    assert len(changes) < 60  # an autorange would move (and redraw the axes) 300 times
+    (x0, x1), (y0, y1) = loss.view_range()
     assert x0 <= 0 and x1 >= 299 and y0 <= 2.0 / 300 and y1 >= 2.0  # every point is in view
-    vb.setRange(xRange=(10, 20), padding=0)
-    vb.sigRangeChangedManually.emit([True, True])  # what a wheel zoom or a drag emits
+    loss.set_view_range((10, 20))  # what a wheel zoom or a drag does
     loss.append(300, {"total": 5.0, "Lc": 1.0})
     loss.flush()
-    assert vb.viewRange()[0] == pytest.approx([10, 20])  # the user's range stays
+    assert loss.view_range()[0] == pytest.approx((10, 20))  # the user's range stays
     loss.clear_data()
     loss.append(0, {"total": 1.0})
     loss.flush()
-    assert vb.viewRange()[0][1] <= 2  # a new run follows the data again
+    assert loss.view_range()[0][1] <= 2  # a new run follows the data again
