@@ -50,20 +50,34 @@ def project(points: np.ndarray, mvp: np.ndarray, width: float, height: float
     return np.stack([x, y], 1), w
 
 
-def _rgba8(colours, n: int, background: tuple[float, float, float]) -> np.ndarray:
-    """``(n, 4)`` uint8 RGBA of one colour or of per-vertex colours (0..1), translucent ones blended
-    over ``background`` (RGB 0..1) and made opaque."""
+def _rgba_keys(colours, n: int, background: tuple[float, float, float]) -> np.ndarray:
+    """``(n,)`` uint32 keys ``r | g << 8 | b << 16 | a << 24`` of one colour or of per-vertex colours
+    (0..1), translucent ones blended over ``background`` (RGB 0..1) and made opaque."""
     c = np.asarray(colours, dtype=np.float64)
     c = np.broadcast_to(c, (n, 4)) if c.ndim == 1 else c[:n]
     c = np.clip(c, 0.0, 1.0)
     a = c[:, 3:4]
-    c = np.concatenate([a * c[:, :3] + (1.0 - a) * np.asarray(background), np.ones_like(a)], 1)
-    return np.rint(c * 255.0).astype(np.uint8)
+    rgb = np.rint((a * c[:, :3] + (1.0 - a) * np.asarray(background)) * 255.0).astype(np.uint32)
+    return rgb[:, 0] | (rgb[:, 1] << 8) | (rgb[:, 2] << 16) | np.uint32(255 << 24)
 
 
+_COLOURS: dict[int, QtGui.QColor] = {}  # key -> QColor, shared by every frame (a few hundred at most)
+
+
+def _colour(key: int) -> QtGui.QColor:
+    colour = _COLOURS.get(key)
+    if colour is None:
+        if len(_COLOURS) > 4096:
+            _COLOURS.clear()
+        colour = _COLOURS[key] = QtGui.QColor(key & 0xFF, (key >> 8) & 0xFF, (key >> 16) & 0xFF, key >> 24)
+    return colour
+
+
+# A frame's primitives are collected per item as columns: (depth (n,), kind (0 segment, 1 disc),
+# coordinates (n, 4): x0, y0, x1, y1 of a segment or x, y, radius, 0 of a disc, colour keys (n,), width).
 def _line_primitives(item: gl.GLLinePlotItem, mvp: np.ndarray, w: float, h: float, bg, out: list) -> None:
-    """Append ``(depth, 0, x0, y0, x1, y1, rgba, width)`` for each segment of ``item`` in front of the
-    camera."""
+    """Append the segments of ``item`` in front of the camera (a segment takes its first vertex's colour
+    and the depth of its middle)."""
     pos = getattr(item, "pos", None)
     if pos is None or len(pos) < 2:
         return
@@ -72,61 +86,62 @@ def _line_primitives(item: gl.GLLinePlotItem, mvp: np.ndarray, w: float, h: floa
     b = a + 1
     keep = (depth[a] > 1e-9) & (depth[b] > 1e-9)
     a, b = a[keep], b[keep]
-    rgba = _rgba8(item.color, len(pos), bg)[a]  # a segment takes its first vertex's colour
-    key = rgba.view(np.uint32).reshape(-1).tolist()
-    width = float(item.width)
-    seg_depth = (0.5 * (depth[a] + depth[b])).tolist()
-    for d, (x0, y0), (x1, y1), k in zip(seg_depth, xy[a].tolist(), xy[b].tolist(), key, strict=True):
-        out.append((d, 0, x0, y0, x1, y1, k, width))
+    keys = _rgba_keys(item.color, len(pos), bg)[a]
+    out.append((0.5 * (depth[a] + depth[b]), 0, np.concatenate([xy[a], xy[b]], 1), keys, float(item.width)))
 
 
 def _point_primitives(item: gl.GLScatterPlotItem, mvp: np.ndarray, w: float, h: float, bg, out: list) -> None:
-    """Append ``(depth, 1, x, y, radius, 0, rgba, 0)`` for each screen-sized point (``pxMode``)."""
+    """Append the screen-sized points (``pxMode``) of ``item`` in front of the camera, as discs."""
     pos = getattr(item, "pos", None)
     if pos is None or not len(pos):
         return
     xy, depth = project(pos, mvp, w, h)
-    radius = (0.5 * np.broadcast_to(np.asarray(item.size, dtype=np.float64), (len(xy),))).tolist()
-    key = _rgba8(item.color, len(pos), bg).view(np.uint32).reshape(-1).tolist()
-    for d, (x, y), r, k in zip(depth.tolist(), xy.tolist(), radius, key, strict=True):
-        if d > 1e-9:
-            out.append((d, 1, x, y, r, 0.0, k, 0.0))
+    radius = 0.5 * np.broadcast_to(np.asarray(item.size, dtype=np.float64), (len(xy),))
+    keep = depth > 1e-9
+    coords = np.stack([xy[:, 0], xy[:, 1], radius, np.zeros(len(xy))], 1)
+    out.append((depth[keep], 1, coords[keep], _rgba_keys(item.color, len(pos), bg)[keep], 0.0))
 
 
-def _draw(painter: QtGui.QPainter, primitives: list) -> None:
-    """Draw the primitives farthest first; a run of segments in one colour and width is one call."""
-    primitives.sort(key=lambda p: -p[0])  # stable: on equal depth, the order the items were walked
-    colours: dict[int, QtGui.QColor] = {}
+def _draw(painter: QtGui.QPainter, parts: list) -> None:
+    """Draw the primitives farthest first (stable: on equal depth, in the order the items were walked);
+    a run of segments in one colour and width is one call."""
+    if not parts:
+        return
+    depth = np.concatenate([p[0] for p in parts])
+    if not depth.size:
+        return
+    kind = np.concatenate([np.full(len(p[0]), p[1], dtype=np.int8) for p in parts])
+    coords = np.concatenate([p[2] for p in parts])
+    keys = np.concatenate([p[3] for p in parts])
+    widths = np.concatenate([np.full(len(p[0]), p[4]) for p in parts])
+    order = np.argsort(-depth, kind="stable")
+    kind, coords, keys, widths = kind[order], coords[order], keys[order], widths[order]
+    change = np.ones(len(order), dtype=bool)
+    change[1:] = (kind[1:] != kind[:-1]) | (keys[1:] != keys[:-1]) | (widths[1:] != widths[:-1])
+    starts = np.flatnonzero(change)
+    ends = np.append(starts[1:], len(order))
+    rows = coords.tolist()
     pen = QtGui.QPen()
     pen.setCapStyle(Qt.PenCapStyle.FlatCap)
-    state = None
-    run: list[QtCore.QLineF] = []
-    for _, kind, x0, y0, x1, y1, key, width in primitives:
-        new = (kind, key, width)
-        if new != state:
-            if run:
-                painter.drawLines(run)
-                run = []
-            colour = colours.get(key)
-            if colour is None:
-                r, g, b, a = np.array([key], dtype=np.uint32).view(np.uint8).tolist()
-                colour = colours[key] = QtGui.QColor(r, g, b, a)
-            if kind == 0:
-                pen.setColor(colour)
-                # one pixel wide: a cosmetic pen (width 0), drawn without stroking a path
-                pen.setWidthF(0.0 if width <= 1.0 else width)
-                painter.setPen(pen)
-            else:
-                if state is None or state[0] != 1:
-                    painter.setPen(Qt.PenStyle.NoPen)
-                painter.setBrush(colour)
-            state = new
-        if kind == 0:
-            run.append(QtCore.QLineF(x0, y0, x1, y1))
+    no_pen = False
+    line_f, point_f = QtCore.QLineF, QtCore.QPointF
+    for start, end, k, key, width in zip(starts.tolist(), ends.tolist(), kind[starts].tolist(),
+                                         keys[starts].tolist(), widths[starts].tolist(), strict=True):
+        colour = _colour(key)
+        if k == 0:
+            pen.setColor(colour)
+            # one pixel wide: a cosmetic pen (width 0), drawn without stroking a path
+            pen.setWidthF(0.0 if width <= 1.0 else width)
+            painter.setPen(pen)
+            no_pen = False
+            painter.drawLines([line_f(*r) for r in rows[start:end]])
         else:
-            painter.drawEllipse(QtCore.QPointF(x0, y0), x1, x1)
-    if run:
-        painter.drawLines(run)
+            if not no_pen:
+                painter.setPen(Qt.PenStyle.NoPen)
+                no_pen = True
+            painter.setBrush(colour)
+            for x, y, r, _ in rows[start:end]:
+                painter.drawEllipse(point_f(x, y), r, r)
 
 
 def paint_scene(painter: QtGui.QPainter, view: gl.GLViewWidget, width: float, height: float,
