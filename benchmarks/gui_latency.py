@@ -205,16 +205,16 @@ def main(argv=None) -> int:
     p.add_argument("--model", default="mlp", help="demo model attacked during the stall measurement")
     p.add_argument("--seconds", type=float, default=6.0)
     p.add_argument("--frames", type=int, default=600)
-    p.add_argument("--nice", type=int, default=None, help="override MainWindow.WORKER_NICE")
+    p.add_argument("--nice", type=int, default=None, help="override AttackRunner.WORKER_NICE")
     p.add_argument("--skip-playback", action="store_true", help="only the stall measurement")
     args = p.parse_args(argv)
     from workbench.app import create_application
 
     app = create_application([sys.argv[0]])
     if args.nice is not None:
-        from workbench.main_window import MainWindow
+        from workbench.attack_runner import AttackRunner
 
-        MainWindow.WORKER_NICE = args.nice
+        AttackRunner.WORKER_NICE = args.nice
     print(f"platform: {app.platformName()}, cores: {os.cpu_count()}, load average: {_load():.1f}, "
           f"nice: {os.nice(0)}")
     win = open_window(app, args.model)
