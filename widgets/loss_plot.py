@@ -405,13 +405,13 @@ class LossPlot(QtWidgets.QWidget):
         top = PAD + small.height() * 0.5
         bottom = self.height() - PAD / 2 - small.height() - 2 - small.height()  # numbers, then "iteration"
         plot_h = max(bottom - top, 10.0)
-        y_ticks, y_step = tick_values(y0, y1, max(int(plot_h / 32), 2), integer=self._log and y1 - y0 >= 3)
+        y_ticks, y_step = tick_values(y0, y1, max(int(plot_h / 28), 2), integer=self._log and y1 - y0 >= 3)
         y_texts = [_tick_text(v, y_step, self._log) for v in y_ticks]
         numbers_w = max((small.horizontalAdvance(t) for t in y_texts), default=small.horizontalAdvance("0"))
         left = PAD / 2 + small.height() + 4 + numbers_w + 4  # "loss" (turned), the numbers, the ticks
         right = self.width() - legend_w
         rect = QtCore.QRectF(left, top, max(right - left, 10.0), plot_h)
-        x_ticks, x_step = tick_values(x0, x1, max(int(rect.width() / 70), 2))
+        x_ticks, x_step = tick_values(x0, x1, max(int(rect.width() / 45), 2))
         x_texts = [_tick_text(v, x_step, False) for v in x_ticks]
         layout = (rect, x_ticks, x_texts, y_ticks, y_texts, legend_w)
         self._geometry = (key, layout)
