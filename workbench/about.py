@@ -33,6 +33,8 @@ def shortcut_rows(window: QtWidgets.QMainWindow) -> list[tuple[str, str]]:
     walk(window.menuBar().actions())
     rows.append(("Drag + drop", "Open a dataset or a checkpoint (.pt) file"))
     rows.append(("Mouse drag / wheel", "Orbit / zoom the 3D view"))
+    rows.append(("Loss plot: drag / wheel / double-click",
+                 "Pan / zoom (Shift: iterations, Ctrl: values) / fit to the data; right-click: log scale"))
     return rows
 
 

@@ -308,7 +308,7 @@ def test_about_shows_the_version_and_the_shortcuts(make_main_window, message_box
     win.actions_by_name["about"].trigger()
     kind, title, text = message_boxes[-1]
     assert engine.__version__ in title and engine.__version__ in text
-    assert "Ctrl+R" in text and "Space" in text and "Open checkpoint" in text
+    assert "Ctrl+R" in text and "Space" in text and "Open checkpoint" in text and "Loss plot" in text
 
 
 def test_dropping_a_dataset_file_opens_it_and_remembers_it(make_main_window, qtbot, tmp_path):
