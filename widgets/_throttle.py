@@ -6,9 +6,10 @@ timer for the rest of the frame; requests that arrive meanwhile are merged into 
 reads the newest data (the last data wins). :meth:`~FrameThrottle.flush` runs a pending redraw now.
 
 Paced redraws (``paced=True``, and any caller of :func:`pace_delay_ms` / :func:`mark_paced`) share one
-clock: the expensive redraws of a window (a 3D frame, the live loss curves, the probability bars, each
-5–12 ms under software rendering) start at least ``PACE_MS`` (one display frame) apart, so that two of them
-never fall into one turn of the event loop — the user's input (and everything else) gets a turn between.
+clock: the expensive redraws of a window (a 3D frame, 2–10 ms of the GUI thread under software rendering;
+the live group of loss curves and probability bars, 1–5 ms since both are painted directly) start at
+least ``PACE_MS`` (one display frame) apart, so that two of them never fall into one turn of the event
+loop — the user's input (and everything else) gets a turn between.
 """
 
 from __future__ import annotations
