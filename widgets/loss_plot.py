@@ -365,7 +365,8 @@ class LossPlot(QtWidgets.QWidget):
 
     # --- display ---------------------------------------------------------------------------------------
     def set_log_scale(self, on: bool) -> None:
-        """Logarithmic value axis (values <= 0 are not drawn)."""
+        """Logarithmic value axis (values <= 0 are not drawn). The range fits the data again: its units
+        change (log10 of the values), so a range the user had set means nothing on the other scale."""
         self.log_action.setChecked(bool(on))  # -> _on_log_toggled when it changes
 
     def _on_log_toggled(self, on: bool) -> None:
