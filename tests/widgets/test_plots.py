@@ -342,9 +342,7 @@ def test_loss_legend_outside_the_plot_and_uncut(qtbot):
     legend = loss.legend_rect()
     assert not legend.intersects(loss.plot_rect())
     assert QtCore.QRectF(loss.rect()).contains(legend)
-    from PySide6 import QtGui as _QtGui
-
-    fm = _QtGui.QFontMetricsF(loss._small)
+    fm = QtGui.QFontMetricsF(loss._small)
     for name in loss.legend_texts:  # every entry, l_bl included, fits in the legend's column
         assert legend.left() + 18 + fm.horizontalAdvance(name) <= loss.width(), name
     assert loss.legend_texts == ["total", "Lc", "Lp", "l_dyn", "l_bl"]
@@ -368,8 +366,6 @@ def test_long_class_names_are_elided_with_a_tooltip(qtbot):
     assert long_name in bars.row_tooltip(0) and "0.700" in bars.row_tooltip(0)
     assert "clean" in bars.row_tooltip(2)
     # the name and value columns are as wide as their texts: nothing is clipped
-    from PySide6 import QtGui
-
     fm = QtGui.QFontMetricsF(bars.font())
     names_w, left, width, top, row_h = bars._layout()
     assert names_w >= max(fm.horizontalAdvance(t) for t in bars.label_texts) and left > names_w
